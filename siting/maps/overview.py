@@ -1,0 +1,209 @@
+"""The district overview map: every layer of a project on the road network, as a Folium map."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+import folium
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement, Template
+
+from ..i18n import t
+from ..schema import LABELS
+
+__all__ = ["overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "ROAD_STYLE"]
+
+# Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
+ROAD_STYLE = {
+    "primary": (3.0, "#8a8a8a"),
+    "secondary": (2.4, "#9a9a9a"),
+    "tertiary": (1.8, "#a8a8a8"),
+    "unclassified": (1.2, "#b8b8b8"),
+    "residential": (1.0, "#c0c0c0"),
+    "service": (0.8, "#cccccc"),
+    "track": (0.8, "#cccccc"),
+    "footway": (0.6, "#d6d6d6"),
+}
+_OTHER_ROAD = (0.8, "#cccccc")
+
+CHILDCARE_COLOURS = {"nursery": "#d6336c", "kindergarten_tuoban": "#f08c00", "kindergarten": "#adb5bd",
+                     "employer": "#7048e8", "community": "#1c7ed6"}
+HEALTH_COLOUR = "#2f9e44"
+PARCEL_COLOUR = "#5c940d"
+COMPOUND_COLOURS = {"compound": "#4263eb", "village": "#845ef7"}
+
+
+def _round_coords(geom, ndigits: int = 5):
+    # 1e-5 degrees ≈ 1 m: keeps the file small without visible loss.
+    return shapely.set_precision(geom, 10 ** -ndigits)
+
+
+def base_map(bounds, max_zoom: int = 18) -> folium.Map:
+    """An empty map fitted to ``bounds`` (minx, miny, maxx, maxy), with no tiles (offline) and a scale bar."""
+    minx, miny, maxx, maxy = bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=11,
+                   max_zoom=max_zoom, control_scale=True, prefer_canvas=True)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道路") -> None:
+    """Draw the road graph as light lines, one MultiLineString per highway class."""
+    by_class: dict[str, list] = {}
+    seen = set()
+    for u, v, data in graph.edges(data=True):
+        key = (min(u, v), max(u, v))
+        if key in seen:
+            continue
+        seen.add(key)
+        hw = data.get("highway", "")
+        hw = hw[0] if isinstance(hw, list) else hw
+        geom = data.get("geometry")
+        if geom is None:
+            nu, nv = graph.nodes[u], graph.nodes[v]
+            geom = shapely.LineString([(nu["x"], nu["y"]), (nv["x"], nv["y"])])
+        by_class.setdefault(hw, []).append(geom)
+    features = []
+    for hw in sorted(by_class):
+        lines = shapely.MultiLineString(by_class[hw])
+        if clip is not None:
+            lines = lines.intersection(clip)
+            if lines.is_empty:
+                continue
+        width, colour = ROAD_STYLE.get(hw, _OTHER_ROAD)
+        features.append({"type": "Feature", "properties": {"highway": hw, "w": width, "c": colour},
+                         "geometry": shapely.geometry.mapping(_round_coords(lines))})
+    group = folium.FeatureGroup(name=name, show=True)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        style_function=lambda f: {"color": f["properties"]["c"], "weight": f["properties"]["w"], "opacity": 0.9},
+        interactive=False,
+    ).add_to(group)
+    group.add_to(m)
+
+
+def _popup_fields(gdf: gpd.GeoDataFrame, fields: dict[str, str]):
+    present = {k: v for k, v in fields.items() if k in gdf.columns}
+    return list(present), list(present.values())
+
+
+def add_layer(m, gdf: gpd.GeoDataFrame, name: str, fields: dict[str, str], colour, show: bool = True,
+              radius: float = 5, fill_opacity: float = 0.5, colour_by: str | None = None):
+    """Add polygons or points as a toggleable GeoJSON layer with a Chinese popup.
+
+    ``fields`` maps column → label for the popup; ``colour`` is a colour or, with ``colour_by``,
+    a dict from that column's values to colours.
+    """
+    group = folium.FeatureGroup(name=name, show=show)
+    if len(gdf):
+        data = gdf.copy()
+        data["_colour"] = data[colour_by].map(colour).fillna("#555555") if colour_by else colour
+        cols, labels = _popup_fields(data, fields)
+        data = data[cols + ["_colour", "geometry"]]
+        for c in cols:
+            data[c] = data[c].astype(object).where(data[c].notna(), "—").astype(str)
+        data["geometry"] = _round_coords(data.geometry.values)
+        style = lambda f: {"color": f["properties"]["_colour"], "fillColor": f["properties"]["_colour"],  # noqa: E731
+                           "weight": 1.5, "fillOpacity": fill_opacity, "radius": radius}
+        folium.GeoJson(
+            json.loads(data.to_json(drop_id=True)),
+            style_function=style,
+            marker=folium.CircleMarker(radius=radius, weight=1, fill=True),
+            popup=folium.GeoJsonPopup(fields=cols, aliases=labels, localize=True, labels=True) if cols else None,
+            tooltip=folium.GeoJsonTooltip(fields=cols[:1], labels=False) if cols else None,
+        ).add_to(group)
+    group.add_to(m)
+    return group
+
+
+def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None) -> None:
+    notice = (f'<div style="color:#c92a2a;font-weight:bold;margin-top:4px">{escape(demo_notice)}</div>'
+              if demo_notice else "")
+    html = (
+        '<div id="siting-title" style="position:fixed;top:10px;left:60px;z-index:9999;background:rgba(255,255,255,.92);'
+        'padding:8px 12px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:sans-serif">'
+        f'<div style="font-size:17px;font-weight:bold">{escape(title)}</div>'
+        f'<div style="font-size:12px;color:#555">{escape(subtitle)}</div>{notice}</div>'
+    )
+    m.get_root().html.add_child(Element(html))
+
+
+def add_legend(m, title: str, items: list[tuple[str, str]]) -> None:
+    """A fixed legend in the lower left: (colour, label) pairs."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;background:{c};margin-right:6px;'
+        f'border-radius:6px;vertical-align:middle"></span>{escape(label)}</div>' for c, label in items)
+    html = (
+        '<div id="siting-legend" style="position:fixed;bottom:30px;left:10px;z-index:9999;background:rgba(255,255,255,.92);'
+        'padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif">'
+        f'<div style="font-weight:bold;margin-bottom:4px">{escape(title)}</div>{rows}</div>'
+    )
+    m.get_root().html.add_child(Element(html))
+
+
+def childcare_kind_for_map(childcare: gpd.GeoDataFrame):
+    """Kind for colouring: kindergartens split into with and without 托班."""
+    kind = childcare["kind"].astype(object).copy()
+    has_classes = childcare["classes"].fillna(0).astype(int) > 0
+    kind[(kind == "kindergarten") & has_classes] = "kindergarten_tuoban"
+    return kind
+
+
+def overview_map(project, lang: str = "zh") -> folium.Map:
+    """Every layer of the project on one map: boundary, townships, roads, compounds, facilities, parcels."""
+    zh = lang == "zh"
+    boundary = project.boundary
+    m = base_map(boundary.total_bounds if len(boundary) else project.compounds.total_bounds)
+    folium.GeoJson(boundary.__geo_interface__, name="行政区边界" if zh else "District boundary",
+                   style_function=lambda f: {"color": "#212529", "weight": 3, "fill": False}, interactive=False).add_to(m)
+    if project.roads is not None:
+        add_roads(m, project.roads, name="道路" if zh else "Roads")
+    tw = project.townships
+    add_layer(m, tw, "乡镇（街道）" if zh else "Townships", {"name": "名称" if zh else "Name",
+              "population": "常住人口" if zh else "Population"}, "#495057", fill_opacity=0.02)
+    comp = project.compounds
+    kind_labels = LABELS["compound_kind"] if zh else {k: k for k in LABELS["compound_kind"]}
+    comp = comp.assign(kind_label=comp["kind"].map(kind_labels))
+    add_layer(m, comp, "居住小区与村庄" if zh else "Compounds and villages",
+              {"name": "名称", "kind_label": "类型", "township": "所属乡镇", "households": "户数", "population": "人口",
+               "completed": "竣工日期", "status": "状态"} if zh else
+              {"name": "Name", "kind_label": "Kind", "township": "Township", "households": "Households",
+               "population": "Population", "completed": "Completed", "status": "Status"},
+              COMPOUND_COLOURS, colour_by="kind", radius=3, fill_opacity=0.35)
+    cc = project.childcare.assign(map_kind=childcare_kind_for_map(project.childcare))
+    cc_labels = {"nursery": "托育机构", "kindergarten_tuoban": "幼儿园（有托班）", "kindergarten": "幼儿园（无托班）",
+                 "employer": "单位自办", "community": "社区托育点"}
+    if not zh:
+        cc_labels = {"nursery": "Nursery", "kindergarten_tuoban": "Kindergarten with 托班",
+                     "kindergarten": "Kindergarten without 托班", "employer": "Employer", "community": "Community"}
+    cc = cc.assign(kind_label=cc["map_kind"].map(cc_labels))
+    add_layer(m, cc, "托育机构与幼儿园" if zh else "Childcare",
+              {"name": "名称", "kind_label": "类型", "places": "托位数", "classes": "托班数", "registered": "已登记",
+               "filed": "已备案", "inclusive": "普惠"} if zh else
+              {"name": "Name", "kind_label": "Kind", "places": "Places", "classes": "Classes",
+               "registered": "Registered", "filed": "Filed", "inclusive": "Inclusive"},
+              CHILDCARE_COLOURS, colour_by="map_kind", radius=6, fill_opacity=0.85)
+    hl = project.health.assign(kind_label=project.health["kind"].map(LABELS["health_kind"] if zh else
+                                                                    {k: k for k in LABELS["health_kind"]}))
+    add_layer(m, hl, "医疗卫生机构" if zh else "Health facilities",
+              {"name": "名称" if zh else "Name", "kind_label": "类型" if zh else "Kind"}, HEALTH_COLOUR, radius=5,
+              fill_opacity=0.85)
+    pc = project.parcels.assign(status_label=project.parcels["status"].map(LABELS["parcel_status"] if zh else
+                                                                           {k: k for k in LABELS["parcel_status"]}))
+    add_layer(m, pc, "闲置与低效用地" if zh else "Idle and inefficient land",
+              {"id": "地块编码", "area": "面积（㎡）", "land_use": "现状用途", "status_label": "状态"} if zh else
+              {"id": "Parcel", "area": "Area (m²)", "land_use": "Land use", "status_label": "Status"},
+              PARCEL_COLOUR, fill_opacity=0.5)
+    folium.LayerControl(collapsed=False).add_to(m)
+    date = project.config["project.data_date"] or "—"
+    add_title(m, t("map.title", lang, name=project.name), t("map.data_date", lang, date=date),
+              t("map.demo", lang) if project.demo else None)
+    legend = [(COMPOUND_COLOURS["compound"], kind_labels["compound"]), (COMPOUND_COLOURS["village"], kind_labels["village"])]
+    legend += [(CHILDCARE_COLOURS[k], cc_labels[k]) for k in CHILDCARE_COLOURS]
+    legend += [(HEALTH_COLOUR, "医疗卫生机构" if zh else "Health facility"), (PARCEL_COLOUR, "闲置与低效用地" if zh else "Idle land")]
+    add_legend(m, "图例" if zh else "Legend", legend)
+    return m

@@ -1,0 +1,207 @@
+"""A Project: the configuration, every layer in WGS84, the road graphs and the metric CRS for analysis."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .config import Config, load_config
+from .crs import WGS84, metric_crs
+from .errors import DataError
+from .load import Problem, raise_for_problems, read_layer
+from .schema import SCHEMAS
+
+__all__ = ["Project", "load_project", "DEMO_CONFIG"]
+
+log = logging.getLogger(__name__)
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "data" / "demo" / "siting.toml"
+_POINT_LAYERS = ("childcare", "health")
+_TOWNSHIP_LAYERS = ("compounds", "childcare", "health", "parcels")
+# Features may sit on the border line or just over it (digitising slack); beyond this they are reported.
+_OUTSIDE_TOLERANCE_M = 200.0
+
+
+@dataclass
+class Project:
+    """Everything a planner's analysis needs, loaded and checked.
+
+    Attributes
+    ----------
+    config : Config
+    boundary, townships, compounds, childcare, health, parcels : GeoDataFrame
+        The layers in EPSG:4326 with the schema's fields (see ``docs/data-model.md``).
+    roads : networkx.MultiDiGraph
+        The walking network (osmnx graph, EPSG:4326, ``length`` and ``travel_time`` on edges).
+    crs : pyproj.CRS
+        The metric CRS analysis runs in (CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).
+    problems : list of Problem
+        Warnings found while loading (errors stop the load).
+    """
+
+    config: Config
+    boundary: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    compounds: gpd.GeoDataFrame
+    childcare: gpd.GeoDataFrame
+    health: gpd.GeoDataFrame
+    parcels: gpd.GeoDataFrame
+    crs: CRS
+    roads: nx.MultiDiGraph | None = None
+    problems: list[Problem] = field(default_factory=list)
+    _graphs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def demo(self) -> bool:
+        return bool(self.config["project.demo"])
+
+    @property
+    def name(self) -> str:
+        return self.config["project.name"]
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        return getattr(self, name)
+
+    def to_metric(self, name: str) -> gpd.GeoDataFrame:
+        """A layer projected to the analysis CRS."""
+        return self.layer(name).to_crs(self.crs)
+
+    def network(self, network_type: str = "walk") -> nx.MultiDiGraph:
+        """The road graph for ``walk`` or ``drive``, built once from the roads source."""
+        if network_type not in self._graphs:
+            self._graphs[network_type] = _load_roads(self.config, self.boundary, network_type)
+        return self._graphs[network_type]
+
+
+def _load_roads(config: Config, boundary: gpd.GeoDataFrame, network_type: str) -> nx.MultiDiGraph:
+    from . import network
+
+    spec = config.layers.get("roads")
+    if spec is None:
+        raise DataError(
+            "no road network: add [layers.roads] path = \"roads.osm\" (an .osm or .osm.pbf file) to the config",
+            "缺少道路网络：请在配置中加上 [layers.roads] path = \"roads.osm\"（.osm 或 .osm.pbf 文件）",
+        )
+    clip = boundary.geometry.union_all() if len(boundary) else None
+    return network.graph_from_file(
+        spec.path,
+        network_type=network_type,
+        clip=clip,
+        largest_component=bool(config["network.largest_component"]),
+    )
+
+
+def _fill_township(gdf: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    """Fill a missing township from the polygon containing the feature (nearest one for border cases)."""
+    if "township" not in gdf or len(townships) == 0 or len(gdf) == 0:
+        return gdf
+    missing = gdf["township"].isna()
+    if not missing.any():
+        return gdf
+    pts = gpd.GeoDataFrame(geometry=gdf.loc[missing].geometry.representative_point().to_crs(crs), index=gdf.index[missing])
+    joined = gpd.sjoin_nearest(pts, townships[["name", "geometry"]].to_crs(crs), how="left")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    gdf = gdf.copy()
+    gdf.loc[missing, "township"] = joined["name"].reindex(gdf.index[missing]).to_numpy()
+    return gdf
+
+
+def _check_inside(name: str, gdf: gpd.GeoDataFrame, area, crs: CRS, file: str, problems: list[Problem]) -> None:
+    if area is None or len(gdf) == 0:
+        return
+    pts = gdf.geometry.representative_point().to_crs(crs)
+    outside = ~pts.within(area)
+    for i in pts.index[outside]:
+        d = float(pts.loc[i].distance(area))
+        if d > _OUTSIDE_TOLERANCE_M:
+            rid = gdf.at[i, SCHEMAS[name].id_field] if SCHEMAS[name].id_field else None
+            problems.append(
+                Problem(name, file, f"lies {d:,.0f} m outside the district boundary", f"位于行政区边界外 {d:,.0f} 米",
+                        row=int(i) + 1, id=rid,
+                        fix_en="check its coordinates (swapped lon/lat? another coordinate system?) or remove it",
+                        fix_zh="检查坐标（经纬度是否颠倒、坐标系是否正确），或删除该要素", severity="warning")
+            )
+
+
+def load_project(path: str | Path | None = None, overrides: dict | None = None, roads: bool = True) -> Project:
+    """Load a project: its config, every layer (checked against its schema) and the road network.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The project's TOML config. ``None`` loads the bundled demo district (``data/demo/siting.toml``).
+    overrides : dict, optional
+        ``{"section.key": value}`` applied on top of the file (see :func:`siting.config.load_config`).
+    roads : bool, default True
+        Build the walking road graph now (``project.roads``); ``False`` defers it to ``project.network()``.
+
+    Raises
+    ------
+    ConfigError, DataError
+        With every problem found, each naming its file, row, id and column and the fix.
+    """
+    if path is None:
+        if not DEMO_CONFIG.exists():
+            raise DataError(f"bundled demo not found at {DEMO_CONFIG}", f"找不到内置演示数据：{DEMO_CONFIG}")
+        path = DEMO_CONFIG
+    config = load_config(path, overrides)
+    problems: list[Problem] = []
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for name in SCHEMAS:
+        spec = config.layers.get(name)
+        if spec is None:
+            if name in ("boundary", "compounds"):
+                problems.append(Problem(name, str(config.path), f"layer '{name}' is not configured", f"未配置图层“{name}”",
+                                        fix_en=f"add [layers.{name}] path = \"FILE\"", fix_zh=f"加上 [layers.{name}] path = \"文件\""))
+            schema = SCHEMAS[name]
+            layers[name] = gpd.GeoDataFrame({f.name: [] for f in schema.fields}, geometry=[], crs=WGS84)
+            continue
+        layers[name] = read_layer(spec, problems)
+    raise_for_problems(problems)
+
+    boundary = layers["boundary"]
+    if len(boundary):
+        boundary = gpd.GeoDataFrame(
+            {"name": [boundary["name"].dropna().iloc[0] if boundary["name"].notna().any() else config["project.district"]]},
+            geometry=[shapely.union_all(boundary.geometry.values)],
+            crs=WGS84,
+        )
+    extent = boundary if len(boundary) else layers["compounds"]
+    centre = extent.geometry.union_all().centroid if len(extent) else shapely.Point(0, 0)
+    if config["analysis.crs"] == "auto":
+        crs = metric_crs(centre.x, centre.y)
+    else:
+        crs = CRS.from_user_input(config["analysis.crs"])
+    area = boundary.to_crs(crs).geometry.iloc[0].buffer(0) if len(boundary) else None
+
+    for name in _TOWNSHIP_LAYERS:
+        layers[name] = _fill_township(layers[name], layers["townships"], crs)
+        spec = config.layers.get(name)
+        _check_inside(name, layers[name], area, crs, str(spec.path) if spec else "", problems)
+    parcels = layers["parcels"]
+    if len(parcels):
+        computed = parcels.to_crs(crs).area
+        parcels["area"] = parcels["area"].where(parcels["area"].notna(), computed)
+    raise_for_problems(problems)
+
+    project = Project(
+        config=config,
+        boundary=boundary,
+        townships=layers["townships"],
+        compounds=layers["compounds"],
+        childcare=layers["childcare"],
+        health=layers["health"],
+        parcels=parcels,
+        crs=crs,
+        problems=problems,
+    )
+    if roads and "roads" in config.layers:
+        project.roads = project.network("walk")
+    return project
