@@ -1,0 +1,151 @@
+"""Tables for people: Chinese (or English) headers and category labels, written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .output import atomic_path
+from .schema import LABELS
+
+__all__ = ["COLUMNS", "VALUES", "localise", "write_csv", "write_excel", "write_gpkg"]
+
+# column → (Chinese, English)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("编号", "ID"),
+    "name": ("名称", "Name"),
+    "township": ("乡镇（街道）", "Township"),
+    "kind": ("类型", "Kind"),
+    "households": ("户数", "Households"),
+    "population": ("人口", "Population"),
+    "population_source": ("人口来源", "Population source"),
+    "completed": ("竣工日期", "Completed"),
+    "status": ("状态", "Status"),
+    "catchment": ("服务半径类别", "Catchment"),
+    "places_required": ("需求托位", "Places required"),
+    "places_served": ("可分配托位", "Places allocated"),
+    "places_in_reach": ("服务范围内托位", "Places in reach"),
+    "facilities_in_reach": ("服务范围内设施数", "Facilities in reach"),
+    "nearest_facility": ("最近设施", "Nearest facility"),
+    "nearest_value": ("最近设施距离/时间", "Nearest distance/time"),
+    "nearest_unit": ("单位", "Unit"),
+    "flag": ("评估结果", "Flag"),
+    "compliance": ("合规状态", "Compliance"),
+    "deadline": ("整改期限", "Deadline"),
+    "days_left": ("剩余天数", "Days left"),
+    "rule": ("依据", "Rule"),
+    "rule_en": ("依据（英文）", "Rule"),
+    "reason": ("说明", "Reason"),
+    "reason_en": ("说明（英文）", "Reason"),
+    "places": ("托位数", "Places"),
+    "classes": ("托班数", "Classes"),
+    "registered": ("已登记", "Registered"),
+    "filed": ("已备案", "Filed"),
+    "inclusive": ("普惠", "Inclusive"),
+    "enrolled": ("在托人数", "Enrolled"),
+    "caregivers": ("保育人员数", "Caregivers"),
+    "largest_class": ("最大班额", "Largest class"),
+    "class_type": ("班型", "Class type"),
+    "floor": ("所在楼层", "Floor"),
+    "places_supply": ("计入托位", "Places counted"),
+    "places_estimated": ("托位为估算", "Places estimated"),
+    "load": ("已分配托位", "Places allocated"),
+    "registration": ("登记备案情况", "Registration"),
+    "standard_issues": ("设置标准问题", "Standard issues"),
+    "compound_population": ("小区与村庄人口合计", "Population in compounds"),
+    "places_inside": ("辖区内托位", "Places inside"),
+    "places_per_1000": ("每千人口托位数", "Places per 1,000"),
+    "target_per_1000": ("目标（每千人）", "Target per 1,000"),
+    "gap": ("托位缺口", "Gap to target"),
+    "meets_target": ("是否达标", "Meets target"),
+    "rank": ("排名（由低到高）", "Rank (lowest first)"),
+    "flagged_compounds": ("问题小区数", "Flagged compounds"),
+    "level": ("层级", "Level"),
+    "host": ("依托机构", "Host"),
+    "ok": ("是否具备", "In place"),
+    "teachers_required": ("需配指导教师", "Teachers required"),
+    "note": ("备注", "Note"),
+    "compound_id": ("小区编号", "Compound"),
+    "facility_id": ("设施编号", "Facility"),
+    "value": ("距离/时间", "Distance/time"),
+    "weight": ("度量", "Measure"),
+    "allocated": ("分配托位", "Places allocated"),
+    "area": ("面积（㎡）", "Area (m²)"),
+    "land_use": ("现状用途", "Land use"),
+    "ownership": ("权属", "Ownership"),
+}
+
+# value labels per column (Chinese); English keeps the codes.
+VALUES: dict[str, dict[str, str]] = {
+    "flag": {"covered": "已覆盖", "under_served": "托位不足", "no_facility": "服务范围内无设施"},
+    "compliance": {"compliant": "符合", "delivered_without_facility": "交付未配套（违规）",
+                   "remediate_by_deadline": "限期整改", "overdue": "逾期未整改", "plan_with_housing": "须同步配套"},
+    "catchment": {"street": "街道", "town": "镇", "village": "村庄"},
+    "population_source": {"given": "填报", "households": "户数推算", "buildings": "建筑推算", "unknown": "未知"},
+    "registration": {"registered_filed": "已登记已备案", "registered_only": "已登记未备案", "filed_only": "已备案未登记",
+                     "neither": "未登记未备案", "unknown": "未知"},
+    "level": {"district_centre": "区指导中心", "township_station": "乡镇（街道）指导站", "teachers": "指导教师"},
+    "weight": {"length": "米", "travel_time": "秒"},
+    "kind": {**LABELS["compound_kind"], **LABELS["childcare_kind"], **LABELS["health_kind"], **LABELS["township_kind"],
+             "district": "全区"},
+    "status": {**LABELS["compound_status"], **LABELS["parcel_status"]},
+    "ownership": LABELS["ownership"],
+}
+
+
+def localise(df: pd.DataFrame, lang: str = "zh", drop_english: bool = True) -> pd.DataFrame:
+    """Headers and category values for people: Chinese by default, English codes with ``lang="en"``."""
+    out = pd.DataFrame(df.drop(columns=[c for c in ("geometry",) if c in df.columns])).copy()
+    if lang == "zh":
+        if drop_english:
+            out = out.drop(columns=[c for c in out.columns if str(c).endswith("_en")])
+        for col, labels in VALUES.items():
+            if col in out.columns:
+                out[col] = out[col].map(lambda v, lab=labels: lab.get(v, v) if isinstance(v, str) else v)
+        for col in out.columns:
+            if pd.api.types.is_bool_dtype(out[col]):
+                out[col] = out[col].map({True: "是", False: "否"})
+    else:
+        out = out.drop(columns=[c for c in ("rule", "reason") if f"{c}_en" in out.columns])
+        out = out.rename(columns={"rule_en": "rule", "reason_en": "reason"})
+    idx = 0 if lang == "zh" else 1
+    return out.rename(columns={c: COLUMNS[c][idx] for c in out.columns if c in COLUMNS})
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """CSV in UTF-8 with BOM, which Excel on Chinese Windows opens correctly."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return Path(path)
+
+
+def write_excel(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            for name, df in sheets.items():
+                df.to_excel(xl, sheet_name=name[:31], index=False)
+    return Path(path)
+
+
+def _gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, dt.date)).any():
+            out[col] = out[col].map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+        elif str(out[col].dtype) == "boolean":
+            # GeoPackage has no nullable boolean: store 1/0 with NULL for unknown.
+            out[col] = out[col].astype("Int64")
+    return out
+
+
+def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Several layers in one GeoPackage, replaced as a whole."""
+    with atomic_path(path) as tmp:
+        for name, gdf in layers.items():
+            _gpkg_ready(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    return Path(path)
