@@ -1,0 +1,459 @@
+"""Shared pieces of the location models: the result type, input checks and the HiGHS driver.
+
+Inputs are checked once, at the boundary, so that the model code can assume clean arrays.
+Every message is given in English and Chinese (``ModelError(en, zh)``).
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from siting.errors import ModelError
+
+__all__ = ["LocationResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class LocationResult:
+    """What a location model returns: plain data, nothing printed.
+
+    Attributes
+    ----------
+    selected : np.ndarray
+        Sorted column indices of all open facilities, existing ones included.
+    objective : float
+        Covered weight (MCLP), served weight (capacitated MCLP), number of open
+        facilities, existing included (LSCP), total weighted cost (p-median) or
+        largest demand-to-facility cost (p-center). ``nan`` when infeasible.
+    status : str
+        ``"optimal"`` (proven, gap 0), ``"time_limit"`` (stopped by the time limit,
+        ``gap`` holds the proven relative gap), ``"gap_limit"`` (stopped at the
+        requested ``mip_gap``), ``"heuristic"`` (no proof; ``gap`` is measured
+        against the LP relaxation bound) or ``"infeasible"`` (see ``reason``).
+    gap : float
+        Relative gap between ``objective`` and the best proven bound; 0.0 when optimal,
+        ``inf`` when no solution was found.
+    reason : str
+        Why the model is infeasible or stopped without a solution; empty otherwise.
+    method : str
+        ``"highs-mip"``, ``"bisection"``, ``"greedy+interchange"``, ...
+    solve_time : float
+        Wall-clock seconds spent in ``solve``.
+    assignment : np.ndarray or scipy.sparse.csr_array or None
+        Single-source models: per demand point the assigned column index, or -1.
+        Split models: a sparse (demand × facility) matrix of served amounts.
+    covered : np.ndarray or None
+        Coverage models: whether each demand point is within reach of an open facility.
+    served : np.ndarray or None
+        Capacitated models: amount of each demand point's weight that is served.
+    new : np.ndarray
+        The opened facilities that were not already open (``selected`` minus ``existing``).
+    uncoverable : np.ndarray
+        Demand points (row indices) that no candidate or existing site can serve: for
+        coverage models, none within the service distance; otherwise, none reachable.
+    bound : float
+        Best proven bound on the objective (LP bound for heuristics); ``nan`` if unknown.
+    """
+
+    selected: np.ndarray
+    objective: float
+    status: str
+    gap: float = 0.0
+    reason: str = ""
+    method: str = "highs-mip"
+    solve_time: float = 0.0
+    assignment: np.ndarray | sp.sparray | None = None
+    covered: np.ndarray | None = None
+    served: np.ndarray | None = None
+    uncoverable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    bound: float = float("nan")
+    new: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "optimal"
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _err(en: str, zh: str) -> ModelError:
+    return ModelError(en, zh)
+
+
+class CostMatrix:
+    """A validated cost matrix as CSR of reachable entries (explicit zeros kept).
+
+    Dense input: every finite entry is reachable, ``np.inf`` is not. Sparse input:
+    every stored entry is reachable (a stored 0 costs 0) unless it is ``inf``.
+    """
+
+    def __init__(self, cost):
+        self._dense = None
+        self._csr = None
+        if sp.issparse(cost):
+            if cost.ndim != 2:
+                raise _err("cost must be a 2-D matrix (demand points × candidate sites).",
+                           "cost 必须是二维矩阵（需求点 × 候选点）。")
+            # COO → CSR sums duplicates; a matrix given as CSR keeps its stored zeros.
+            csr = sp.csr_array(cost, dtype=np.float64, copy=True)
+            csr.sum_duplicates()
+            csr.sort_indices()
+            _check_values(csr.data)
+            finite = np.isfinite(csr.data)
+            self._csr = csr if finite.all() else _mask_csr(csr, finite)
+            shape = csr.shape
+        else:
+            arr = np.asarray(cost, dtype=np.float64)
+            if arr.ndim != 2:
+                raise _err(f"cost must be a 2-D matrix (demand points × candidate sites), got {arr.ndim} dimension(s).",
+                           f"cost 必须是二维矩阵（需求点 × 候选点），实际为 {arr.ndim} 维。")
+            _check_values(arr)
+            # Kept dense: coverage models only need the entries within the service distance,
+            # and extracting those directly is far cheaper than a CSR of the whole matrix.
+            self._dense = arr
+            shape = arr.shape
+        n, m = shape
+        if n == 0 or m == 0:
+            raise _err(f"cost has shape {n} × {m}: a model needs at least one demand point and one candidate site.",
+                       f"cost 的形状为 {n} × {m}：至少需要一个需求点和一个候选点。")
+        self.shape = (n, m)
+
+    @property
+    def csr(self) -> sp.csr_array:
+        """All reachable entries as CSR (built on first use for dense input)."""
+        if self._csr is None:
+            self._csr = _dense_to_csr(self._dense, np.isfinite(self._dense))
+        return self._csr
+
+    @property
+    def n(self) -> int:
+        return self.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.shape[1]
+
+    def within(self, distance: float) -> sp.csr_array:
+        """Boolean CSR: demand i is covered by column j (cost <= distance, inclusive)."""
+        if self._csr is None:
+            mask = self._dense <= distance
+            return sp.csr_array(_dense_to_csr(mask, mask), dtype=bool)
+        return _mask_csr(self._csr, self._csr.data <= distance, boolean=True)
+
+
+def _dense_to_csr(values: np.ndarray, mask: np.ndarray) -> sp.csr_array:
+    rows, cols = np.nonzero(mask)
+    indptr = np.zeros(values.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=values.shape[0]), out=indptr[1:])
+    out = sp.csr_array((values[rows, cols], cols, indptr), shape=values.shape)
+    out.has_sorted_indices = True
+    return out
+
+
+def _mask_csr(csr: sp.csr_array, keep: np.ndarray, boolean: bool = False) -> sp.csr_array:
+    """The entries of ``csr`` where ``keep`` is true, as a new CSR (zeros stay stored)."""
+    row_of = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    indptr = np.zeros(csr.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of[keep], minlength=csr.shape[0]), out=indptr[1:])
+    data = np.ones(int(keep.sum()), dtype=bool) if boolean else csr.data[keep]
+    out = sp.csr_array((data, csr.indices[keep], indptr), shape=csr.shape)
+    out.has_sorted_indices = True
+    return out
+
+
+def _check_values(values: np.ndarray) -> None:
+    nan = np.isnan(values)
+    if nan.any():
+        raise _err(f"cost contains {int(nan.sum())} NaN value(s); use np.inf (or leave the sparse entry out) for unreachable pairs.",
+                   f"cost 含有 {int(nan.sum())} 个 NaN；不可达的组合请用 np.inf（稀疏矩阵则不存储该项）。")
+    if (values < 0).any():
+        raise _err(f"cost contains {int((values < 0).sum())} negative value(s); costs are distances or times and must be >= 0.",
+                   f"cost 含有 {int((values < 0).sum())} 个负值；成本是距离或时间，必须 >= 0。")
+
+
+def _vector(values, n: int, name: str, zh: str, what: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise _err(f"{name} must have one value per {what} ({n}), got shape {arr.shape}.",
+                   f"{zh}的长度必须等于{'需求点' if what == 'demand point' else '候选点'}数（{n}），实际形状为 {arr.shape}。")
+    if not np.isfinite(arr).all():
+        raise _err(f"{name} contains NaN or infinite values.", f"{zh}含有 NaN 或无穷值。")
+    if (arr < 0).any():
+        bad = int(np.flatnonzero(arr < 0)[0])
+        raise _err(f"{name} must be >= 0; {name}[{bad}] = {arr[bad]:g}.",
+                   f"{zh}必须 >= 0；第 {bad} 个为 {arr[bad]:g}。")
+    return arr
+
+
+def check_weights(weights, n: int) -> np.ndarray:
+    return _vector(weights, n, "weights", "需求权重", "demand point")
+
+
+def check_capacities(capacities, m: int) -> np.ndarray:
+    return _vector(capacities, m, "capacities", "设施容量", "candidate site")
+
+
+def check_distance(distance) -> float:
+    try:
+        d = float(distance)
+    except (TypeError, ValueError):
+        raise _err(f"service_distance must be a number, got {distance!r}.",
+                   f"服务半径必须是数值，实际为 {distance!r}。") from None
+    if np.isnan(d) or d < 0:
+        raise _err(f"service_distance must be >= 0, got {d:g}.", f"服务半径必须 >= 0，实际为 {d:g}。")
+    return d
+
+
+def check_existing(existing, m: int) -> np.ndarray:
+    if existing is None:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.asarray(existing)
+    if arr.dtype == bool:
+        if arr.shape != (m,):
+            raise _err(f"a boolean existing mask needs one value per candidate site ({m}), got shape {arr.shape}.",
+                       f"布尔型 existing 掩码的长度必须等于候选点数（{m}），实际形状为 {arr.shape}。")
+        return np.flatnonzero(arr)
+    arr = arr.ravel()
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise _err("existing must hold integer column indices.", "existing 必须是整数列下标。")
+        arr = arr.astype(np.int64)
+    arr = arr.astype(np.int64)
+    bad = arr[(arr < 0) | (arr >= m)]
+    if bad.size:
+        raise _err(f"existing index {int(bad[0])} is out of range: the cost matrix has {m} columns (0..{m - 1}).",
+                   f"existing 下标 {int(bad[0])} 越界：成本矩阵只有 {m} 列（0..{m - 1}）。")
+    return np.unique(arr)
+
+
+def check_p(p, m: int, n_existing: int) -> int:
+    if isinstance(p, bool) or not isinstance(p, numbers.Integral):
+        if isinstance(p, float) and p.is_integer():
+            p = int(p)
+        else:
+            raise _err(f"p must be a whole number of facilities, got {p!r}.", f"p 必须是整数（设施个数），实际为 {p!r}。")
+    p = int(p)
+    if p < 0:
+        raise _err(f"p must be >= 0, got {p}.", f"p 必须 >= 0，实际为 {p}。")
+    free = m - n_existing
+    if p > free:
+        raise _err(f"p = {p} is larger than the {free} candidate sites available "
+                   f"({m} columns, {n_existing} already open).",
+                   f"p = {p} 超过可选候选点数 {free}（共 {m} 列，其中 {n_existing} 个已开放）。")
+    return p
+
+
+def check_solve_args(time_limit, mip_gap) -> tuple[float | None, float]:
+    if time_limit is not None:
+        time_limit = float(time_limit)
+        if not time_limit > 0:
+            raise _err(f"time_limit must be > 0 seconds, got {time_limit:g}.", f"time_limit 必须 > 0 秒，实际为 {time_limit:g}。")
+    mip_gap = float(mip_gap)
+    if not 0 <= mip_gap < 1:
+        raise _err(f"mip_gap must be in [0, 1), got {mip_gap:g}.", f"mip_gap 必须在 [0, 1) 内，实际为 {mip_gap:g}。")
+    return time_limit, mip_gap
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+def merge_identical_rows(cover: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows with identical column sets.
+
+    Returns ``(group_of_row, representative_rows)``; groups are numbered in order of
+    their first row, so the result is deterministic.
+    """
+    indptr, indices = cover.indptr, cover.indices
+    keys: dict[bytes, int] = {}
+    group_of = np.empty(cover.shape[0], dtype=np.int64)
+    reps = []
+    for i in range(cover.shape[0]):
+        key = indices[indptr[i]:indptr[i + 1]].tobytes()
+        g = keys.get(key)
+        if g is None:
+            g = keys[key] = len(reps)
+            reps.append(i)
+        group_of[i] = g
+    return group_of, np.asarray(reps, dtype=np.int64)
+
+
+# Above this many pair overlaps the dominance check costs more than it saves.
+_DOMINANCE_MAX_WORK = 20_000_000
+
+
+def undominated_columns(cover: sp.csr_array) -> np.ndarray:
+    """Columns whose row set is not contained in another column's (ties keep the lowest index).
+
+    Opening a dominated column never covers more than opening its dominator, so for
+    uncapacitated coverage models they can be dropped without losing optimality.
+    """
+    m = cover.shape[1]
+    row_len = np.diff(cover.indptr)
+    if int((row_len.astype(np.int64) ** 2).sum()) > _DOMINANCE_MAX_WORK:
+        return np.arange(m)
+    b = sp.csr_array(cover, dtype=np.int32)
+    overlap = (b.T @ b).tocoo()
+    size = np.asarray(b.sum(axis=0)).ravel()
+    j, k = overlap.row, overlap.col
+    contained = (j != k) & (overlap.data == size[j])
+    strictly = size[k] > size[j]
+    tie_wins = (size[k] == size[j]) & (k < j)
+    dominated = np.zeros(m, dtype=bool)
+    dominated[j[contained & (strictly | tie_wins)]] = True
+    return np.flatnonzero(~dominated)
+
+
+# ----------------------------------------------------------------------------- HiGHS
+
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def new_highs():
+    """A quiet, deterministic HiGHS instance.
+
+    HiGHS prints a copyright banner on the first construction in a process, before
+    any option can be set; it goes to file descriptor 1, so silence that fd once.
+    """
+    import highspy
+
+    global _banner_done
+    with _banner_lock:
+        if not _banner_done:
+            _banner_done = True
+            try:
+                saved = os.dup(1)
+                with open(os.devnull, "wb") as devnull:
+                    os.dup2(devnull.fileno(), 1)
+                try:
+                    h = highspy.Highs()
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+            except OSError:
+                h = highspy.Highs()
+        else:
+            h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+@dataclass
+class MipOutcome:
+    status: str  # optimal | time_limit | gap_limit | infeasible | no_solution
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+
+
+def solve_highs(
+    c: np.ndarray,
+    a: sp.csc_array,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    integer: np.ndarray | None,
+    maximize: bool = False,
+    offset: float = 0.0,
+    time_limit: float | None = None,
+    mip_gap: float = 0.0,
+    start: np.ndarray | None = None,
+    options: dict | None = None,
+) -> MipOutcome:
+    """Solve ``opt c·x + offset`` s.t. ``row_lo <= A x <= row_hi``, ``col_lo <= x <= col_hi``.
+
+    ``integer`` marks integer columns (``None`` or all false: an LP). The model is
+    passed in one call as column-wise arrays: building it row by row from Python is
+    what makes PuLP-based tools slow at this size.
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    a = sp.csc_array(a)
+    a.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = int(a.shape[1])
+    lp.num_row_ = int(a.shape[0])
+    lp.col_cost_ = np.asarray(c, dtype=np.float64)
+    lp.col_lower_ = np.asarray(col_lo, dtype=np.float64)
+    lp.col_upper_ = np.asarray(col_hi, dtype=np.float64)
+    lp.row_lower_ = np.asarray(row_lo, dtype=np.float64)
+    lp.row_upper_ = np.asarray(row_hi, dtype=np.float64)
+    lp.offset_ = float(offset)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = lp.num_col_
+    lp.a_matrix_.num_row_ = lp.num_row_
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    is_mip = integer is not None and bool(np.any(integer))
+    if is_mip:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous for f in integer]
+
+    h = new_highs()
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    for key, value in (options or {}).items():
+        h.setOptionValue(key, value)
+    h.passModel(lp)
+    if start is not None and is_mip:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=np.float64).tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    seconds = time.perf_counter() - t0
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value) if has_solution else None
+    objective = float(info.objective_function_value) if has_solution else float("nan")
+    if is_mip:
+        bound = float(info.mip_dual_bound)
+    else:
+        bound = objective
+    S = highspy.HighsModelStatus
+    if ms == S.kOptimal:
+        gap = _rel_gap(objective, bound) if is_mip else 0.0
+        # HiGHS reports Optimal once the requested gap is reached; only a zero gap is a proof.
+        status = "optimal" if gap <= 1e-9 or mip_gap == 0 else "gap_limit"
+        if status == "optimal":
+            gap = 0.0
+    elif ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        status, gap = "infeasible", float("inf")
+    elif has_solution:
+        status, gap = "time_limit", _rel_gap(objective, bound)
+    else:
+        status, gap = "no_solution", float("inf")
+    return MipOutcome(status, x, objective, bound, gap, seconds)
+
+
+def _rel_gap(objective: float, bound: float) -> float:
+    if not np.isfinite(bound) or not np.isfinite(objective):
+        return float("inf")
+    diff = abs(bound - objective)
+    if diff <= 1e-9 * max(1.0, abs(bound)):
+        return 0.0
+    return diff / max(abs(bound), abs(objective), 1e-12)
+
+
+def status_reason(status: str, time_limit) -> str:
+    if status == "no_solution":
+        return f"no feasible solution found within the time limit ({time_limit:g} s)"
+    return ""
