@@ -23,6 +23,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import math
 import sys
@@ -37,11 +38,18 @@ from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import Delaunay, cKDTree
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box, mapping, shape
+from shapely.geometry import (
+    LineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+    mapping,
+    shape,
+)
 
 from siting.crs import gcj02_to_wgs84
 
-__all__ = ["generate", "main", "TOWNSHIPS", "DEFAULT_OUTLINE", "DEMO_DIR"]
+__all__ = ["DEFAULT_OUTLINE", "DEMO_DIR", "TOWNSHIPS", "generate", "main"]
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / "data" / "demo"
@@ -334,7 +342,7 @@ class Way:
 class Block:
     """A group of 1–4 grid blocks used as one unit (a compound, a parcel, a park...)."""
 
-    grid: "Grid"
+    grid: Grid
     i0: int
     j0: int
     i1: int  # exclusive
@@ -475,7 +483,7 @@ def make_grid(name, rng, centre, mask, half_u, half_v, theta_deg, spacing, merge
                     continue
                 pos = full.project(hit) / full.length * (len(present))
                 seg = int(pos)
-                lo = max((s for s in range(0, seg + 1) if present[s]), default=None)
+                lo = max((s for s in range(seg + 1) if present[s]), default=None)
                 hi = min((s for s in range(seg, len(present)) if present[s]), default=None)
                 if lo is None or hi is None or hi - lo > 6:
                     continue
@@ -605,7 +613,7 @@ def route_arterials(mainland_m, river, seats, masks, rng, spacing: float = 300.0
         return int(tree.query(p)[1])
 
     for hw, name, wps in ARTERIALS:
-        for wa, wb in zip(wps[:-1], wps[1:]):
+        for wa, wb in itertools.pairwise(wps):
             src, dst = node_of(wa), node_of(wb)
             w = cost * discount
             graph = coo_matrix((np.concatenate([w, w]), (np.concatenate([ea, eb]), np.concatenate([eb, ea]))),
@@ -618,7 +626,7 @@ def route_arterials(mainland_m, river, seats, masks, rng, spacing: float = 300.0
                     raise RuntimeError(f"no lattice route for {name}")
                 path.append(int(p))
             path.reverse()
-            for a, b in zip(path[:-1], path[1:]):
+            for a, b in itertools.pairwise(path):
                 k = edge_id[(min(a, b), max(a, b))]
                 if edge_in_mask[:, k].any():
                     continue
@@ -1041,10 +1049,10 @@ def finish_demand(compounds, villages, rng) -> list[dict]:
         now = sum(c["households"] * (2.55 if c["kind"] == "小区" else 2.8) for c in mine)
         factor = spec.population * rng.uniform(0.97, 1.03) / now
         for c in mine:
-            c["households"] = max(20, int(round(c["households"] * factor)))
+            c["households"] = max(20, round(c["households"] * factor))
     for c in items:
         pph = 2.55 if c["kind"] == "小区" else 2.8
-        c["population"] = int(round(c["households"] * pph * rng.uniform(0.96, 1.04)))
+        c["population"] = round(c["households"] * pph * rng.uniform(0.96, 1.04))
         if c["kind"] == "村":
             c["status"] = "现状"
             if rng.random() < 0.12:
@@ -1082,10 +1090,15 @@ def _point_in(poly, rng, inset: float = 8.0) -> np.ndarray:
     return p if p is not None else np.array(poly.representative_point().coords[0])
 
 
-def _near(xy, rng, lo: float, hi: float) -> np.ndarray:
-    ang = rng.uniform(0, 2 * np.pi)
-    r = rng.uniform(lo, hi)
-    return np.asarray(xy) + r * np.array([math.cos(ang), math.sin(ang)])
+def _near(xy, rng, lo: float, hi: float, land) -> np.ndarray:
+    """A random point ``lo``–``hi`` metres from ``xy`` on ``land`` (not in the sea or the river)."""
+    for _ in range(100):
+        ang = rng.uniform(0, 2 * np.pi)
+        r = rng.uniform(lo, hi)
+        p = np.asarray(xy) + r * np.array([math.cos(ang), math.sin(ang)])
+        if land.contains(Point(p)):
+            return p
+    return np.asarray(xy, float)
 
 
 class FreeBlocks:
@@ -1106,7 +1119,7 @@ class FreeBlocks:
         return cands[k]
 
 
-def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, rng) -> list[dict]:
+def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, land, rng) -> list[dict]:
     """The district MCH centre, one health centre per township, hospitals and clinics.
 
     These are the "1+8" of the plan's guidance system: the district centre at the MCH /
@@ -1117,7 +1130,7 @@ def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, rng) -> l
     def site(t_name, dx=0.0):
         near = seats[t_name] + np.array([dx, 0.0])
         blk = free.take(near, grid_of[t_name])
-        return _point_in(blk.poly, rng, 20) if blk is not None else _near(seats[t_name], rng, 80, 200)
+        return _point_in(blk.poly, rng, 20) if blk is not None else _near(seats[t_name], rng, 80, 200, land)
 
     out.append({"name": "岚山区妇幼保健计划生育服务中心", "kind": "妇幼保健计划生育服务中心", "xy": site("安东卫街道")})
     for spec in TOWNSHIPS:
@@ -1135,13 +1148,13 @@ def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, rng) -> l
                     "kind": "诊所", "xy": _point_in(c["poly"], rng)})
     for k in rng.choice(len(villages), 8, replace=False):
         v = villages[k]
-        out.append({"name": f"{v['name']}卫生室", "kind": "卫生室", "xy": _near(v["xy"], rng, 30, 90)})
+        out.append({"name": f"{v['name']}卫生室", "kind": "卫生室", "xy": _near(v["xy"], rng, 30, 90, land)})
     for k, h in enumerate(out, start=1):
         h["id"] = f"H{k:03d}"
     return out
 
 
-def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health, total_pop, rng) -> list[dict]:
+def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health, total_pop, land, rng) -> list[dict]:
     """Kindergartens, nurseries, employer and community facilities — too few, unevenly spread.
 
     Facilities sit in existing compounds, weighted by size, except in an "underserved" patch of
@@ -1175,53 +1188,54 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
             for c in pick(by_town[spec.name], 2):  # plus the town's central kindergarten
                 out.append({"kind": "幼儿园", "name": f"{spec.name[:-1]}{c['name'][:2]}幼儿园",
                             "xy": _point_in(c["poly"], rng), "area": spec.name})
-            out.append({"kind": "幼儿园", "name": f"{spec.name}中心幼儿园", "xy": _near(seats[spec.name], rng, 100, 300),
+            out.append({"kind": "幼儿园", "name": f"{spec.name}中心幼儿园", "xy": _near(seats[spec.name], rng, 100, 300, land),
                         "area": spec.name})
     big = sorted(villages, key=lambda v: (-v["households"], v["id"]))[:40]
     for k in sorted(rng.choice(len(big), 14, replace=False)):
         v = big[k]
-        out.append({"kind": "幼儿园", "name": f"{v['name'][:-1]}幼儿园", "xy": _near(v["xy"], rng, 40, 150),
+        out.append({"kind": "幼儿园", "name": f"{v['name'][:-1]}幼儿园", "xy": _near(v["xy"], rng, 40, 150, land),
                     "area": "village"})
     # Which kindergartens run 托班 (ages 2–3): about a third, none in 高兴镇 / 中楼镇.
     weight = np.array([0.0 if f["area"] in ("高兴镇", "中楼镇") else {"urban": 1.0, "village": 0.15}.get(f["area"], 0.8)
                        for f in out])
     with_tuoban = set(rng.choice(len(out), round(0.33 * len(out)), replace=False, p=weight / weight.sum()).tolist())
     for k, f in enumerate(out):
-        f["classes"] = int(rng.choice([1, 2, 3], p=[0.82, 0.14, 0.04])) if k in with_tuoban else 0
+        f["classes"] = int(rng.choice([1, 2, 3], p=[0.85, 0.12, 0.03])) if k in with_tuoban else 0
         f["places"] = 20 * f["classes"]
     # Nurseries: mostly urban, a few in the larger town seats.
-    nur = [(c, "urban") for c in pick(streets, 19)]
+    nur = [(c, "urban") for c in pick(streets, 17)]
     for tn in ("碑廓镇", "虎山镇", "巨峰镇", "黄墩镇"):
         nur += [(c, tn) for c in pick(by_town[tn], 2 if tn == "碑廓镇" else 1)]
     brands = [a + b for a in _NURSERY_A for b in dict.fromkeys(_NURSERY_B)]
     bperm = rng.permutation(len(brands))
     for k, (c, area) in enumerate(nur):
-        out.append({"kind": "托育机构", "name": f"{brands[bperm[k]]}（{c['name']}）", "xy": _point_in(c["poly"], rng),
+        out.append({"kind": "托育机构", "name": f"{brands[bperm[k]]}（{c['name']}店）", "xy": _point_in(c["poly"], rng),
                     "area": area})
     # Employer-run (单位自办) and community (社区托育点) facilities.
     hosp = next(h for h in health if h["name"] == "岚山区人民医院")
-    out.append({"kind": "单位自办", "name": "岚山区人民医院职工托育室", "xy": _near(hosp["xy"], rng, 20, 60), "area": "urban"})
+    out.append({"kind": "单位自办", "name": "岚山区人民医院职工托育室", "xy": _near(hosp["xy"], rng, 20, 60, land), "area": "urban"})
     blk = free.take(seats["岚山头街道"] + np.array([900.0, -300.0]), grid_of["岚山头街道"])
     out.append({"kind": "单位自办", "name": "临港产业园职工托育中心",
-                "xy": _point_in(blk.poly, rng, 20) if blk else _near(seats["岚山头街道"], rng, 500, 900), "area": "urban"})
-    out.append({"kind": "单位自办", "name": "虎山工业园职工托育点", "xy": _near(seats["虎山镇"], rng, 200, 500), "area": "虎山镇"})
+                "xy": _point_in(blk.poly, rng, 20) if blk else _near(seats["岚山头街道"], rng, 500, 900, land), "area": "urban"})
+    out.append({"kind": "单位自办", "name": "虎山工业园职工托育点", "xy": _near(seats["虎山镇"], rng, 200, 500, land), "area": "虎山镇"})
     for c in pick(streets, 4):
         out.append({"kind": "社区托育点", "name": f"{c['name']}社区托育点", "xy": _point_in(c["poly"], rng), "area": "urban"})
 
     # Places: employer and community fixed, nurseries fill a budget of ~3 per 1,000 residents.
     for f in out:
         if f["kind"] == "单位自办":
-            f["classes"] = int(rng.integers(1, 3))
-            f["places"] = f["classes"] * int(rng.choice([15, 18, 20]))
+            f["classes"] = 1
+            f["places"] = int(rng.choice([15, 18, 20]))
         elif f["kind"] == "社区托育点":
             f["classes"] = 1
-            f["places"] = int(rng.choice([10, 12, 15, 18]))
+            f["places"] = int(rng.choice([10, 12, 15]))
     nurseries = [f for f in out if f["kind"] == "托育机构"]
     fixed = sum(f["places"] for f in out if f["kind"] != "托育机构")
-    budget = total_pop / 1000 * rng.uniform(3.1, 3.3) - fixed
+    budget = total_pop / 1000 * rng.uniform(3.2, 3.35) - fixed
     unknown = set(rng.choice(len(nurseries), 3, replace=False).tolist())
     known = [f for k, f in enumerate(nurseries) if k not in unknown]
-    w = rng.lognormal(0.0, 0.6, len(known))
+    w = rng.lognormal(0.0, 0.5, len(known))
+    w[int(rng.integers(len(known)))] *= 4.0  # one larger centre, as most districts have
     for f, wk in zip(known, w):
         f["places"] = int(np.clip(round(budget * wk / w.sum() / 5) * 5, 20, 150))
     for k, f in enumerate(nurseries):
@@ -1261,7 +1275,7 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
         else:
             f["class_type"] = str(rng.choice(["托大班", "混龄班"]))
         size = f.get("_size", f["places"])
-        f["enrolled"] = int(round(size * rng.uniform(0.45, 0.95)))
+        f["enrolled"] = round(size * rng.uniform(0.45, 0.95))
         per_class = math.ceil(f["enrolled"] / f["classes"])
         f["largest"] = int(min(limit[f["class_type"]], per_class + rng.integers(0, 3)))
         f["caregivers"] = int(math.ceil(f["enrolled"] / ratio[f["class_type"]]) + rng.integers(0, 3))
@@ -1273,7 +1287,7 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
         elif v == "floor":
             f["floor"] = int(rng.choice([4, 5]))
         elif v == "staff":
-            f["caregivers"] = max(1, int(math.ceil(f["enrolled"] / 12)))
+            f["caregivers"] = max(1, math.ceil(f["enrolled"] / 12))
     # Stable order: kind, then north to south; ids per kind as a planner's register would have.
     prefix = {"幼儿园": "YEY", "托育机构": "TY", "单位自办": "DW", "社区托育点": "SQ"}
     order = sorted(out, key=lambda f: (list(prefix).index(f["kind"]), -round(f["xy"][1]), round(f["xy"][0])))
@@ -1284,15 +1298,17 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
     return order
 
 
-def make_parcels(free: FreeBlocks, townships_m, rng, n_urban: int = 36, n_town: int = 16) -> list[dict]:
+def make_parcels(free: FreeBlocks, townships_m, points, rng, n_urban: int = 36, n_town: int = 16) -> list[dict]:
     """Idle and inefficient parcels (800–12,000 m²) in free blocks of the urban area and town seats.
 
     Each parcel is a slightly irregular quadrilateral inside one free block, so parcels never
-    overlap compounds or each other.
+    overlap compounds or each other; blocks holding a facility (``points``) are skipped.
     """
     out = []
-    urban = [b for b in free.blocks if b.use == "free" and b.grid.name == "urban"]
-    towns = [b for b in free.blocks if b.use == "free" and b.grid.name != "urban"]
+    pts = shapely.points(np.asarray(points))
+    free_blocks = [b for b in free.blocks if b.use == "free" and not shapely.contains(b.poly, pts).any()]
+    urban = [b for b in free_blocks if b.grid.name == "urban"]
+    towns = [b for b in free_blocks if b.grid.name != "urban"]
     picks = [(urban[k], "urban") for k in sorted(rng.choice(len(urban), min(n_urban, len(urban)), replace=False))]
     picks += [(towns[k], "town") for k in sorted(rng.choice(len(towns), min(n_town, len(towns)), replace=False))]
     for blk, where in picks:
@@ -1388,8 +1404,8 @@ def write_osm(path: Path, net: Network) -> Path:
         "<?xml version='1.0' encoding='UTF-8'?>",
         '<osm version="0.6" generator="siting.demo">',
         "  <!-- SYNTHETIC road network for the siting demo district (合成路网); not OpenStreetMap data. -->",
-        f'  <bounds minlat="{ll[:, 1].min():.6f}" minlon="{ll[:, 0].min():.6f}" '
-        f'maxlat="{ll[:, 1].max():.6f}" maxlon="{ll[:, 0].max():.6f}"/>',
+        (f'  <bounds minlat="{ll[:, 1].min():.6f}" minlon="{ll[:, 0].min():.6f}" '
+        f'maxlat="{ll[:, 1].max():.6f}" maxlon="{ll[:, 0].max():.6f}"/>'),
     ]
     out += [f'  <node id="{k + 1}" version="1" lat="{lat:.6f}" lon="{lon:.6f}"/>' for k, (lon, lat) in enumerate(ll)]
     for wid, (nodes, tags) in enumerate(net.ways, start=1):
@@ -1630,10 +1646,11 @@ def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None =
     net, _ = assemble_network(clipped, inner, river, obstacles, log)
     log(f"roads: {len(net.xy)} nodes, {len(net.ways)} ways ({time.perf_counter() - t0:.1f} s)")
 
-    health = make_health(compounds, villages, seats, free, grid_of, rng)
+    land = shapely.prepared.prep(mainland.buffer(-50).difference(river.buffer(40)))
+    health = make_health(compounds, villages, seats, free, grid_of, land, rng)
     total_pop = sum(c["population"] or round(c["households"] * 2.8) for c in demand if c["status"] != "规划")
-    childcare = make_childcare(compounds, villages, seats, free, grid_of, health, total_pop, rng)
-    parcels = make_parcels(free, townships, rng)
+    childcare = make_childcare(compounds, villages, seats, free, grid_of, health, total_pop, land, rng)
+    parcels = make_parcels(free, townships, [f["xy"] for f in health + childcare], rng)
 
     # ---- write
     written = []
@@ -1668,7 +1685,7 @@ def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None =
     parcel_feats = []
     for p in parcels:
         geom = _valid(to_wgs84(p["poly"]))
-        area = int(round(to_metric(geom).area))  # measured on the written coordinates
+        area = round(to_metric(geom).area)  # measured on the written coordinates
         parcel_feats.append(({"地块编码": p["id"], "面积": area, "现状用途": p["land_use"], "状态": p["status"],
                               "权属": p["owner"]}, geom))
     written.append(write_geojson(out_dir / "parcels.geojson", "parcels", SYNTHETIC_NOTE, parcel_feats))

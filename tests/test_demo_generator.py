@@ -165,7 +165,7 @@ def test_compound_geometry_inside_own_township_and_disjoint():
             assert town[p["所属乡镇"]].contains(g), p["编号"]
             points.append(_metric(g))
     tree = shapely.STRtree(polys)
-    a, b = tree.query(polys, predicate="overlaps")
+    a, _b = tree.query(polys, predicate="overlaps")
     assert len(a) == 0
     for p in polys:
         r = shapely.minimum_rotated_rectangle(p)
