@@ -65,6 +65,8 @@ _CHOICES = {
     "catchment.street_weight": ("length", "travel_time"),
     "catchment.town_weight": ("length", "travel_time"),
     "catchment.village_weight": ("length", "travel_time"),
+    "optimize.model": ("capacitated", "coverage"),
+    "maps.basemap": ("none", "osm", "tianditu", "amap"),
 }
 
 

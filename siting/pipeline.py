@@ -1,4 +1,4 @@
-"""The whole planner's process in order: load → network → demand → audit → optimise → map/brief.
+"""The whole planner's process in order: load → network → demand/audit → optimise → map/brief.
 
 ``run`` is what ``siting run`` calls; each stage is a plain function over the project and
 the previous stages' results, so a notebook can call them one by one.
@@ -12,18 +12,24 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .audit import AuditResult, audit, write_audit
+from .optimize import OptimizeResult, optimize, write_optimize
 from .i18n import t
 from .project import Project, load_project
 
-__all__ = ["RunResult", "run", "write_overview"]
+__all__ = ["RunResult", "run", "write_overview", "STAGES"]
 
 log = logging.getLogger(__name__)
+
+STAGES = ("load", "audit", "optimize", "map")
 
 
 @dataclass
 class RunResult:
     project: Project
     out_dir: Path
+    audit: AuditResult | None = None
+    optimize: "OptimizeResult | None" = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
@@ -36,8 +42,8 @@ def write_overview(project: Project, out_dir: Path, lang: str = "zh", offline: b
 
 
 def run(config: str | Path | None = None, out_dir: str | Path = "maps", lang: str = "zh",
-        progress: bool = True) -> RunResult:
-    """Run every stage on a project and write its outputs to ``out_dir``.
+        stages: tuple[str, ...] = STAGES, overrides: dict | None = None, progress: bool = True) -> RunResult:
+    """Run the stages on a project and write their outputs to ``out_dir``.
 
     Parameters
     ----------
@@ -45,23 +51,44 @@ def run(config: str | Path | None = None, out_dir: str | Path = "maps", lang: st
         The project's TOML config; ``None`` runs the bundled demo district.
     out_dir : str or Path, default "maps"
     lang : {"zh", "en"}
+    stages : tuple of str
+        Which of ``STAGES`` to run after loading (load always runs).
+    overrides : dict, optional
+        ``{"section.key": value}`` on top of the config.
     progress : bool
         Show a progress bar on stderr.
     """
     out = Path(out_dir)
-    stages = ["stage.load", "stage.map"]
-    bar = tqdm(total=len(stages), disable=not progress, unit="步" if lang == "zh" else "step")
+    todo = [s for s in STAGES if s in stages or s == "load"]
+    with tqdm(total=len(todo), disable=not progress, unit="步" if lang == "zh" else "step") as bar:
+        return _run_stages(config, out, lang, todo, overrides, bar)
 
+
+def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -> RunResult:
     def step(key):
-        bar.set_description(t(key, lang))
+        bar.set_description(t(f"stage.{key}", lang))
 
-    step("stage.load")
-    project = load_project(config)
+    step("load")
+    project = load_project(config, overrides)
     bar.update()
     result = RunResult(project=project, out_dir=out)
 
-    step("stage.map")
-    result.outputs["overview"] = write_overview(project, out, lang)
-    bar.update()
-    bar.close()
+    if "audit" in todo:
+        step("audit")
+        result.audit = audit(project)
+        result.outputs.update(write_audit(result.audit, out, lang))
+        bar.update()
+
+    if "optimize" in todo:
+        step("optimize")
+        if result.audit is None:
+            result.audit = audit(project)
+        result.optimize = optimize(project, result.audit)
+        result.outputs.update(write_optimize(result.optimize, out, lang))
+        bar.update()
+
+    if "map" in todo:
+        step("map")
+        result.outputs["overview"] = write_overview(project, out, lang)
+        bar.update()
     return result

@@ -1,0 +1,410 @@
+"""Audit stage: who is short of childcare, who is out of line with the plan, and by when it must be fixed.
+
+Method
+------
+1. Each compound gets a catchment by where it is: compounds in a street (街道) use the street
+   catchment (300 m walk by default), compounds in a town the town catchment, villages the village
+   catchment (10 minutes' drive) — all along roads (``siting.network.od_matrix``).
+2. Facility places are allocated to compounds by a transport linear programme (HiGHS): maximise
+   the places allocated, each compound receiving at most what it requires and each facility giving
+   at most its places, only between pairs within the compound's catchment; among equally large
+   allocations the nearer pairs are preferred. So no facility is ever counted twice.
+3. Flags: ``no_facility`` (nothing within the catchment), ``under_served`` (allocated < required),
+   ``covered``. Compliance with 岚政办字〔2024〕5号: compounds completed on or after the plan date and
+   not covered were "delivered without a matching facility" (a violation now); earlier ones must be
+   remedied by plan date + 3 years (2027-04-17), overdue after it; planned ones must get it with
+   the housing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import highspy
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from .config import Config
+from .demand import compound_demand, facility_supply
+from .models._base import new_highs
+from .network import od_matrix
+
+__all__ = ["AuditResult", "audit", "allocate", "catchment_of", "township_table", "guidance_check", "standards_check"]
+
+RULE_NEW = "岚政办字〔2024〕5号 二(二)1：新建居住区应配套建设与常住人口规模相适应的婴幼儿照护服务设施，与住宅同步验收、同步交付"
+RULE_EXISTING = "岚政办字〔2024〕5号 二(二)1：不能满足需求的已建成居住区要在3年内通过购置、置换、租赁、补贴等方式建设婴幼儿照护服务设施"
+RULE_NEW_EN = "Plan 2(2)1: new residential areas get matching childcare facilities, delivered with the housing"
+RULE_EXISTING_EN = "Plan 2(2)1: existing residential areas lacking facilities must add them within 3 years"
+
+_TOL = 1e-6
+
+
+@dataclass
+class AuditResult:
+    """Audited layers and tables. Frames keep the input layers' index."""
+
+    compounds: gpd.GeoDataFrame
+    childcare: gpd.GeoDataFrame
+    townships: pd.DataFrame
+    guidance: pd.DataFrame
+    allocation: pd.DataFrame
+    as_of: dt.date
+    deadline: dt.date
+
+
+def catchment_of(compounds: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> pd.Series:
+    """"street", "town" or "village" per compound: villages use the village catchment wherever they are."""
+    kind_of = dict(zip(townships["name"], townships["kind"]))
+    tw_kind = compounds["township"].map(kind_of).fillna("town")
+    return pd.Series(np.where(compounds["kind"] == "village", "village", tw_kind), index=compounds.index)
+
+
+def allocate(pairs: pd.DataFrame, required: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Transport LP: places allocated on each (compound, facility) pair.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``row`` (compound position), ``col`` (facility position) and ``cost`` in [0, 1]
+        (distance as a share of the catchment), one row per pair within reach.
+    required, capacity : array
+        Places each compound requires and each facility offers.
+
+    Returns
+    -------
+    numpy.ndarray
+        Allocated places per pair; row sums ≤ required, column sums ≤ capacity.
+    """
+    k = len(pairs)
+    if k == 0:
+        return np.zeros(0)
+    n, m = len(required), len(capacity)
+    lp = highspy.HighsLp()
+    lp.num_col_ = k
+    lp.num_row_ = n + m
+    # Total allocated first; the distance term only breaks ties (it is worth < 0.001 place per pair).
+    lp.col_cost_ = (1.0 - 1e-3 * pairs["cost"].to_numpy(dtype=float)).tolist()
+    lp.col_lower_ = [0.0] * k
+    lp.col_upper_ = [highspy.kHighsInf] * k
+    lp.row_lower_ = [0.0] * (n + m)
+    lp.row_upper_ = np.concatenate([np.asarray(required, float), np.asarray(capacity, float)]).tolist()
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = list(range(0, 2 * k + 1, 2))
+    idx = np.empty(2 * k, dtype=np.int64)
+    idx[0::2] = pairs["row"].to_numpy()
+    idx[1::2] = n + pairs["col"].to_numpy()
+    lp.a_matrix_.index_ = idx.tolist()
+    lp.a_matrix_.value_ = [1.0] * (2 * k)
+    h = new_highs()
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"allocation LP ended with status {h.modelStatusToString(h.getModelStatus())}")
+    x = np.asarray(h.getSolution().col_value)
+    return np.clip(x, 0.0, None)
+
+
+def _pairs(project, compounds: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, catchment: pd.Series, config: Config):
+    """Reachable (compound, facility) pairs with their network distance or time."""
+    frames = []
+    if len(facilities) == 0:
+        return pd.DataFrame(columns=["row", "col", "value", "cost", "weight"])
+    for group in ("street", "town", "village"):
+        rows = np.flatnonzero((catchment == group).to_numpy())
+        if len(rows) == 0:
+            continue
+        network = config[f"catchment.{group}_network"]
+        weight = config[f"catchment.{group}_weight"]
+        limit = float(config[f"catchment.{group}_limit"])
+        graph = project.network(network)
+        od = od_matrix(graph, compounds.iloc[rows], facilities, cutoff=limit, weight=weight,
+                       max_snap_distance=config["network.snap_max_distance"],
+                       walk_speed=config["network.walk_speed_kmh"], crs=project.crs).tocoo()
+        frames.append(pd.DataFrame({"row": rows[od.row], "col": od.col, "value": od.data,
+                                    "cost": od.data / limit, "weight": weight}))
+    if not frames:
+        return pd.DataFrame(columns=["row", "col", "value", "cost", "weight"])
+    return pd.concat(frames, ignore_index=True).sort_values(["row", "col"], kind="stable").reset_index(drop=True)
+
+
+def _fmt_limit(group: str, config: Config, lang: str) -> str:
+    network = config[f"catchment.{group}_network"]
+    weight = config[f"catchment.{group}_weight"]
+    limit = config[f"catchment.{group}_limit"]
+    if lang == "zh":
+        mode = "步行" if network == "walk" else "驾车"
+        return f"{mode} {limit:g} 米" if weight == "length" else f"{mode} {limit / 60:g} 分钟"
+    mode = "walk" if network == "walk" else "drive"
+    return f"{limit:g} m {mode}" if weight == "length" else f"{limit / 60:g} min {mode}"
+
+
+def _compliance(row, plan_date: dt.date, deadline: dt.date, as_of: dt.date):
+    """(compliance code, deadline or None, days left or None) for one audited compound."""
+    covered = row["flag"] == "covered"
+    completed = row["completed"]
+    if row["status"] == "planned" or (completed is not None and completed > as_of):
+        return ("compliant" if covered else "plan_with_housing"), completed, None
+    is_new = (completed is not None and completed >= plan_date) or (completed is None and row["status"] == "new")
+    if covered:
+        return "compliant", None, None
+    if is_new:
+        return "delivered_without_facility", completed, None
+    days = (deadline - as_of).days
+    return ("overdue" if days < 0 else "remediate_by_deadline"), deadline, days
+
+
+def _reasons(row, catch_text_zh, catch_text_en):
+    req, served, n, reach = row["places_required"], row["places_served"], row["facilities_in_reach"], row["places_in_reach"]
+    if row["flag"] == "no_facility":
+        zh = f"需托位 {req:.1f} 个；{catch_text_zh}范围内无托育设施"
+        en = f"needs {req:.1f} places; no childcare facility within {catch_text_en}"
+    elif row["flag"] == "under_served":
+        zh = f"需托位 {req:.1f} 个，{catch_text_zh}内 {n} 处设施共 {reach:.0f} 个托位，可分配 {served:.1f} 个，缺 {req - served:.1f} 个"
+        en = f"needs {req:.1f} places; {n} facilities within {catch_text_en} offer {reach:.0f}, {served:.1f} allocated, {req - served:.1f} short"
+    else:
+        zh = f"需托位 {req:.1f} 个，已分配 {served:.1f} 个（{catch_text_zh}内）"
+        en = f"needs {req:.1f} places, {served:.1f} allocated within {catch_text_en}"
+    return zh, en
+
+
+def _rule(code: str, deadline, days) -> tuple[str, str]:
+    if code == "delivered_without_facility":
+        return RULE_NEW + "；规划日期后交付但未配套托育设施，现已违规", RULE_NEW_EN + "; delivered after the plan date without one: a violation now"
+    if code == "plan_with_housing":
+        return RULE_NEW + "；须随住宅同步交付", RULE_NEW_EN + "; must be delivered with the housing"
+    if code == "remediate_by_deadline":
+        return RULE_EXISTING + f"；整改期限 {deadline}，剩余 {days} 天", RULE_EXISTING_EN + f"; deadline {deadline}, {days} days left"
+    if code == "overdue":
+        return RULE_EXISTING + f"；整改期限 {deadline} 已逾期 {-days} 天", RULE_EXISTING_EN + f"; deadline {deadline} passed {-days} days ago"
+    return "", ""
+
+
+def audit(project, config: Config | None = None) -> AuditResult:
+    """Audit every compound, facility and township of a project.
+
+    Parameters
+    ----------
+    project : Project
+    config : Config, optional
+        Defaults to ``project.config``.
+    """
+    config = config or project.config
+    as_of, deadline, plan_date = config.as_of(), config.deadline(), config["policy.plan_date"]
+    compounds = project.compounds.copy()
+    childcare = project.childcare.copy()
+    compounds = compounds.join(compound_demand(compounds, config).drop(columns="population"), rsuffix="_")
+    compounds["population"] = compound_demand(project.compounds, config)["population"]
+    childcare = childcare.join(facility_supply(childcare, config))
+    catchment = catchment_of(compounds, project.townships)
+    compounds["catchment"] = catchment.to_numpy()
+
+    facilities = childcare[childcare["places_supply"] > 0]
+    pairs = _pairs(project, compounds, facilities, catchment, config)
+    required = compounds["places_required"].to_numpy(dtype=float)
+    capacity = facilities["places_supply"].to_numpy(dtype=float)
+    pairs["allocated"] = allocate(pairs, required, capacity)
+
+    n = len(compounds)
+    rows, cols = pairs["row"].to_numpy(dtype=int), pairs["col"].to_numpy(dtype=int)
+    served = np.bincount(rows, weights=pairs["allocated"], minlength=n)
+    compounds["places_served"] = np.minimum(served, required)
+    compounds["facilities_in_reach"] = np.bincount(rows, minlength=n)
+    compounds["places_in_reach"] = np.bincount(rows, weights=capacity[cols] if len(cols) else None, minlength=n)
+    nearest = pairs.sort_values(["row", "value", "col"]).drop_duplicates("row").set_index("row")
+    pos = np.arange(n)
+    compounds["nearest_facility"] = pd.Series(facilities["name"].to_numpy()[nearest["col"].to_numpy(dtype=int)],
+                                              index=nearest.index).reindex(pos).to_numpy()
+    compounds["nearest_value"] = nearest["value"].reindex(pos).to_numpy()
+    compounds["nearest_unit"] = np.where(nearest["weight"].reindex(pos).to_numpy() == "travel_time", "s", "m")
+    compounds.loc[compounds["nearest_facility"].isna(), "nearest_unit"] = None
+    flag = np.where(compounds["facilities_in_reach"] == 0, "no_facility",
+                    np.where(compounds["places_served"] + _TOL < compounds["places_required"], "under_served", "covered"))
+    compounds["flag"] = flag
+
+    codes, deadlines, days_left, rules_zh, rules_en, reasons_zh, reasons_en = [], [], [], [], [], [], []
+    for i, row in enumerate(compounds.to_dict("records")):
+        code, due, days = _compliance(row, plan_date, deadline, as_of)
+        group = catchment.iloc[i]
+        rz, re_ = _reasons(row, _fmt_limit(group, config, "zh"), _fmt_limit(group, config, "en"))
+        ruz, rue = _rule(code, due, days)
+        codes.append(code)
+        deadlines.append(due)
+        days_left.append(days)
+        rules_zh.append(ruz)
+        rules_en.append(rue)
+        reasons_zh.append(rz)
+        reasons_en.append(re_)
+    compounds["compliance"] = codes
+    compounds["deadline"] = deadlines
+    compounds["days_left"] = pd.array(days_left, dtype="Int64")
+    compounds["rule"] = rules_zh
+    compounds["rule_en"] = rules_en
+    compounds["reason"] = reasons_zh
+    compounds["reason_en"] = reasons_en
+
+    load = np.bincount(cols, weights=pairs["allocated"], minlength=len(facilities)) if len(facilities) else np.zeros(0)
+    childcare["load"] = 0.0
+    childcare.loc[facilities.index, "load"] = load
+    childcare = childcare.join(standards_check(childcare, config))
+
+    alloc = pairs[pairs["allocated"] > _TOL].copy()
+    alloc["compound_id"] = compounds["id"].to_numpy()[alloc["row"].to_numpy(dtype=int)]
+    alloc["facility_id"] = facilities["id"].to_numpy()[alloc["col"].to_numpy(dtype=int)]
+    alloc = alloc[["compound_id", "facility_id", "value", "weight", "allocated"]].reset_index(drop=True)
+
+    townships = township_table(project.townships, compounds, childcare, config)
+    guidance = guidance_check(project.townships, project.health, townships, config)
+    return AuditResult(compounds=compounds, childcare=childcare, townships=townships, guidance=guidance,
+                       allocation=alloc, as_of=as_of, deadline=deadline)
+
+
+def township_table(townships: gpd.GeoDataFrame, compounds: pd.DataFrame, childcare: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Places per 1,000 by township against the target, with the district total as the last row.
+
+    Population is the township's own figure when known (the resident count the 4.72‰ target
+    refers to), else the sum of its compounds. "Places inside" counts every place located in the
+    township; "places in reach" the places allocated to its compounds within their catchments.
+    """
+    target = config["policy.places_per_1000"]
+    names = list(townships["name"]) + sorted(set(compounds["township"].dropna()) - set(townships["name"]))
+    comp_pop = compounds.groupby("township")["population"].sum()
+    inside = childcare.groupby("township")["places_supply"].sum()
+    reach = compounds.groupby("township")["places_served"].sum()
+    flagged = compounds[compounds["flag"] != "covered"].groupby("township").size()
+    kinds = dict(zip(townships["name"], townships["kind"]))
+    given = dict(zip(townships["name"], townships["population"]))
+    rows = []
+    for name in names:
+        pop = given.get(name)
+        pop = float(pop) if pop is not None and not pd.isna(pop) else float(comp_pop.get(name, 0.0))
+        rows.append({"township": name, "kind": kinds.get(name, ""), "population": pop,
+                     "compound_population": float(comp_pop.get(name, 0.0)),
+                     "places_inside": float(inside.get(name, 0.0)), "places_in_reach": float(reach.get(name, 0.0)),
+                     "flagged_compounds": int(flagged.get(name, 0))})
+    table = pd.DataFrame(rows)
+    table["flagged_compounds"] = table["flagged_compounds"].astype(int)
+    total = table[["population", "compound_population", "places_inside", "places_in_reach", "flagged_compounds"]].sum()
+    table = pd.concat([table, pd.DataFrame([{"township": "全区合计", "kind": "district", **total.to_dict()}])],
+                      ignore_index=True)
+    table["places_required"] = table["population"] * target / 1000.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["places_per_1000"] = np.where(table["population"] > 0, table["places_inside"] / table["population"] * 1000, np.nan)
+    table["target_per_1000"] = target
+    table["gap"] = (table["places_required"] - table["places_inside"]).clip(lower=0)
+    table["meets_target"] = table["places_per_1000"] >= target - 1e-9
+    is_tw = table["kind"] != "district"
+    table["rank"] = pd.array([pd.NA] * len(table), dtype="Int64")
+    table.loc[is_tw, "rank"] = table.loc[is_tw, "places_per_1000"].rank(method="min", ascending=True).astype("Int64")
+    return table
+
+
+def guidance_check(townships: gpd.GeoDataFrame, health: gpd.GeoDataFrame, table: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The "1+8+N" guidance system: 1 district centre, a station per township, ≥ 1 teacher per 10,000."""
+    per = config["policy.guidance_teachers_per_10000"]
+    rows = []
+    centres = health[health["kind"] == "mch_centre"]
+    rows.append({"level": "district_centre", "township": "全区", "host": "；".join(centres["name"]) or None,
+                 "ok": len(centres) > 0, "teachers_required": None,
+                 "note": "依托区妇幼保健计划生育服务中心设区指导中心" if len(centres) else "缺少区妇幼保健计划生育服务中心，无法设立区指导中心"})
+    hosts = health[health["kind"].isin(["township_health_centre", "community_health_centre"])]
+    pops = dict(zip(table["township"], table["population"]))
+    for name in townships["name"]:
+        host = hosts[hosts["township"] == name]
+        pop = pops.get(name, 0.0)
+        need = math.ceil(pop / 10000.0 * per) if pop > 0 else 0
+        rows.append({"level": "township_station", "township": name, "host": "；".join(host["name"]) or None,
+                     "ok": len(host) > 0, "teachers_required": need,
+                     "note": "依托乡镇卫生院（社区卫生服务中心）设指导站" if len(host) else "本乡镇（街道）无卫生院或社区卫生服务中心，指导站无依托"})
+    district_pop = float(table.loc[table["kind"] == "district", "population"].sum())
+    rows.append({"level": "teachers", "township": "全区", "host": None, "ok": None,
+                 "teachers_required": math.ceil(district_pop / 10000.0 * per),
+                 "note": f"每万人口不低于 {per:g} 名婴幼儿照护指导教师"})
+    out = pd.DataFrame(rows)
+    stations = int(out.loc[out["level"] == "township_station", "ok"].sum())
+    out.attrs["stations_present"] = stations
+    out.attrs["stations_target"] = config["policy.guidance_stations"]
+    return out
+
+
+_CLASS_TYPES = {"乳儿班": "infant", "托小班": "toddler", "托大班": "senior", "混龄班": "mixed",
+                "infant": "infant", "toddler": "toddler", "senior": "senior", "mixed": "mixed"}
+
+
+def standards_check(childcare: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """National 托育机构设置标准（试行） checks where class data exist, and registration status.
+
+    Returns ``registration`` (registered_filed / registered_only / filed_only / neither / unknown)
+    and ``standard_issues`` (Chinese, "；"-separated; empty when nothing is wrong or nothing is known).
+    """
+    issues, registration = [], []
+    for row in childcare.to_dict("records"):
+        found = []
+        ctype = _CLASS_TYPES.get(str(row.get("class_type") or "").strip())
+        size = row.get("largest_class")
+        if ctype and size is not None and not pd.isna(size):
+            limit = config[f"standards.class_size_{ctype}"]
+            if size > limit:
+                found.append(f"最大班额 {int(size)} 人超过{row['class_type']}上限 {limit} 人")
+        enrolled, carers = row.get("enrolled"), row.get("caregivers")
+        if ctype and enrolled is not None and carers is not None and not pd.isna(enrolled) and not pd.isna(carers):
+            ratio = config[f"standards.children_per_caregiver_{ctype}"]
+            needed = math.ceil(int(enrolled) / ratio)
+            if int(carers) < needed:
+                found.append(f"保育人员 {int(carers)} 人，按 1:{ratio} 在托 {int(enrolled)} 人需 {needed} 人")
+        floor = row.get("floor")
+        if floor is not None and not pd.isna(floor) and int(floor) > config["standards.max_floor"]:
+            found.append(f"婴幼儿用房在 {int(floor)} 层，超过 {config['standards.max_floor']} 层")
+        if row.get("kind") == "nursery" and row.get("places_estimated"):
+            found.append(f"托位数未知，按默认 {config['supply.default_places_nursery']} 个估算")
+        issues.append("；".join(found))
+        reg, filed = row.get("registered"), row.get("filed")
+        if reg is None or pd.isna(reg):
+            registration.append("unknown")
+        elif bool(reg) and filed is not None and not pd.isna(filed) and bool(filed):
+            registration.append("registered_filed")
+        elif bool(reg):
+            registration.append("registered_only")
+        elif filed is not None and not pd.isna(filed) and bool(filed):
+            registration.append("filed_only")
+        else:
+            registration.append("neither")
+    return pd.DataFrame({"registration": registration, "standard_issues": issues}, index=childcare.index)
+
+
+def write_audit(result: AuditResult, out_dir, lang: str = "zh") -> dict:
+    """Write the audit: ``audit.gpkg`` (layers), ``audit.xlsx`` (sheets) and one CSV per table.
+
+    Headers and values are Chinese unless ``lang="en"``. Returns {name: path}.
+    """
+    from pathlib import Path
+
+    from .tables import localise, write_csv, write_excel, write_gpkg
+
+    out = Path(out_dir)
+    comp_cols = ["id", "name", "township", "kind", "status", "completed", "households", "population", "population_source",
+                 "catchment", "places_required", "places_in_reach", "facilities_in_reach", "places_served",
+                 "nearest_facility", "nearest_value", "nearest_unit", "flag", "compliance", "deadline", "days_left",
+                 "rule", "rule_en", "reason", "reason_en"]
+    cc_cols = ["id", "name", "township", "kind", "places", "classes", "places_supply", "places_estimated", "load",
+               "registered", "filed", "inclusive", "registration", "standard_issues"]
+    compounds = result.compounds[comp_cols + ["geometry"]]
+    childcare = result.childcare[[c for c in cc_cols if c in result.childcare] + ["geometry"]]
+    tables = {
+        "townships": localise(result.townships, lang),
+        "compounds": localise(compounds, lang),
+        "childcare": localise(childcare, lang),
+        "guidance": localise(result.guidance, lang),
+        "allocation": localise(result.allocation, lang),
+    }
+    sheet_names = ({"townships": "乡镇汇总", "compounds": "小区与村庄", "childcare": "托育机构", "guidance": "1+8+N指导体系",
+                    "allocation": "托位分配"} if lang == "zh" else {k: k for k in tables})
+    paths = {"audit_gpkg": write_gpkg({"compounds": compounds, "childcare": childcare}, out / "audit.gpkg"),
+             "audit_xlsx": write_excel({sheet_names[k]: v for k, v in tables.items()}, out / "audit.xlsx")}
+    for key, df in tables.items():
+        paths[f"{key}_csv"] = write_csv(df, out / f"audit_{key}.csv")
+    return paths

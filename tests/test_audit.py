@@ -1,0 +1,186 @@
+"""Audit tests with hand-computed answers on tiny inputs (see tests/tiny.py for the layout)."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting import load_project
+from siting.audit import allocate, audit
+from tests.tiny import write_tiny_project
+
+
+def _audit(cfg, as_of="2026-11-29", **over):
+    p = load_project(cfg, overrides={"analysis.as_of": as_of, **over})
+    return p, audit(p)
+
+
+def test_tiny_audit_known_answers(tiny_config):
+    _, r = _audit(tiny_config)
+    c = r.compounds.set_index("id")
+    # C1: 1,000 residents × 4.72 / 1,000 = 4.72 places; 阳光幼儿园 (40 places) is within 300 m walk.
+    assert c.loc["C1", "places_required"] == pytest.approx(4.72)
+    assert c.loc["C1", "places_served"] == pytest.approx(4.72)
+    assert c.loc["C1", "flag"] == "covered" and c.loc["C1", "compliance"] == "compliant"
+    # C2: population from households, 800 × 2.55 = 2,040 → 9.6288 places; nothing within 300 m walk;
+    # completed 2024-06-30, after the plan date 2024-04-17: delivered without a facility.
+    assert c.loc["C2", "population"] == pytest.approx(2040)
+    assert c.loc["C2", "places_required"] == pytest.approx(9.6288)
+    assert c.loc["C2", "flag"] == "no_facility"
+    assert c.loc["C2", "compliance"] == "delivered_without_facility"
+    assert "岚政办字〔2024〕5号" in c.loc["C2", "rule"] and "现已违规" in c.loc["C2", "rule"]
+    assert "需托位 9.6 个；步行 300 米范围内无托育设施" == c.loc["C2", "reason"]
+    # C3 is in a town: 1,000 m walk catchment reaches 贝贝托育园.
+    assert c.loc["C3", "catchment"] == "town" and c.loc["C3", "flag"] == "covered"
+    # The village uses the drive catchment.
+    assert c.loc["V1", "catchment"] == "village"
+
+
+def test_unknown_places_are_estimated_and_flagged(tiny_config):
+    _, r = _audit(tiny_config)
+    cc = r.childcare.set_index("id")
+    assert cc.loc["N2", "places_supply"] == 40 and bool(cc.loc["N2", "places_estimated"])
+    assert not bool(cc.loc["K1", "places_estimated"])
+    assert cc.loc["N1", "registration"] == "registered_only"
+    assert cc.loc["K1", "registration"] == "registered_filed"
+    assert cc.loc["N2", "registration"] == "neither"
+
+
+def _river_osm():
+    """Two east-west roads 200 m apart (a river between), joined only by a bridge 1 km east.
+
+    South road y=35.100, north road y=35.1018 (0.0018° lat ≈ 199.7 m). Nodes every 0.001° lon
+    (≈ 91.1 m) from 119.200 to 119.211; the bridge is at x = 119.211.
+    """
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    xs = [119.200 + 0.001 * i for i in range(12)]
+    for k, y in enumerate((35.100, 35.1018)):
+        for i, x in enumerate(xs):
+            lines.append(f'<node id="{k * 100 + i + 1}" lat="{y:.6f}" lon="{x:.6f}" version="1"/>')
+        refs = "".join(f'<nd ref="{k * 100 + i + 1}"/>' for i in range(len(xs)))
+        lines.append(f'<way id="{k + 1}" version="1">{refs}<tag k="highway" v="residential"/></way>')
+    lines.append('<way id="3" version="1"><nd ref="12"/><nd ref="112"/><tag k="highway" v="residential"/></way>')
+    lines.append("</osm>")
+    return "\n".join(lines)
+
+
+def test_nursery_across_a_river_is_not_in_reach(tmp_path):
+    cfg = write_tiny_project(tmp_path / "river", osm=_river_osm())
+    # Keep only C1 (south bank at x≈119.2003) and a nursery straight across on the north bank.
+    import json
+
+    comp = json.loads((cfg.parent / "compounds.geojson").read_text(encoding="utf-8"))
+    comp["features"] = [f for f in comp["features"] if f["properties"]["编号"] == "C1"]
+    comp["features"][0]["geometry"] = {"type": "Point", "coordinates": [119.2000, 35.1000]}
+    (cfg.parent / "compounds.geojson").write_text(json.dumps(comp, ensure_ascii=False), encoding="utf-8")
+    (cfg.parent / "childcare.csv").write_text("编号,名称,类型,托位数,托班数,已登记,已备案,普惠,经度,纬度\n"
+                                              "N9,对岸托育园,托育机构,30,2,是,是,是,119.2000,35.1018\n", encoding="utf-8")
+    p, r = _audit(cfg)
+    c = r.compounds.set_index("id")
+    straight = p.compounds.to_crs(p.crs).geometry.iloc[0].distance(p.childcare.to_crs(p.crs).geometry.iloc[0])
+    assert straight == pytest.approx(199.7, abs=1.0)
+    assert c.loc["C1", "flag"] == "no_facility"  # 200 m away, but not within 300 m by road
+    # By road: 11 × 91.1 m east, 199.7 m over the bridge, 11 × 91.1 m back ≈ 2,204 m.
+    from siting.network import od_matrix
+
+    d = od_matrix(p.roads, p.compounds, p.childcare, cutoff=5000).toarray()[0, 0]
+    assert d == pytest.approx(2 * 11 * 91.08 + 199.7, rel=0.005)
+
+
+@pytest.mark.parametrize(
+    "as_of, days, code",
+    [
+        ("2026-11-29", 139, "remediate_by_deadline"),  # Nov 29 → Apr 17: 1 + 31 + 31 + 28 + 31 + 17
+        ("2027-04-17", 0, "remediate_by_deadline"),  # the deadline day itself is still in time
+        ("2027-04-18", -1, "overdue"),
+        ("2028-02-29", -318, "overdue"),  # a leap day after the deadline
+        ("2024-02-29", 1143, "remediate_by_deadline"),  # before the plan: 366 + 365 + 365 + 47
+    ],
+)
+def test_remediation_deadline_and_days_left(tmp_path, as_of, days, code):
+    cfg = write_tiny_project(tmp_path / "dl")
+    # Make C1 (completed 2010) unserved: remove the kindergarten beside it.
+    csv = cfg.parent / "childcare.csv"
+    csv.write_text("\n".join(l for l in csv.read_text(encoding="utf-8-sig").splitlines() if not l.startswith("K1")) + "\n",
+                   encoding="utf-8")
+    _, r = _audit(cfg, as_of=as_of)
+    c = r.compounds.set_index("id")
+    assert c.loc["C1", "flag"] != "covered"
+    assert c.loc["C1", "deadline"] == dt.date(2027, 4, 17)
+    assert c.loc["C1", "days_left"] == days
+    assert c.loc["C1", "compliance"] == code
+    assert str(abs(days)) in c.loc["C1", "rule"]
+
+
+def test_allocation_splits_scarce_places_and_never_exceeds_capacity():
+    # Two compounds need 10 each; one facility has 12 places, both in reach; the nearer pair is preferred.
+    pairs = pd.DataFrame({"row": [0, 1], "col": [0, 0], "cost": [0.1, 0.9]})
+    x = allocate(pairs, np.array([10.0, 10.0]), np.array([12.0]))
+    assert x.sum() == pytest.approx(12.0)
+    assert x[0] == pytest.approx(10.0) and x[1] == pytest.approx(2.0)
+
+
+def test_allocation_prefers_the_total_over_distance():
+    # Compound 0 reaches facilities A (near) and B; compound 1 reaches only A. Each needs 5, each facility has 5.
+    # Nearest-first would give A to compound 0 and leave compound 1 unserved; the LP serves both.
+    pairs = pd.DataFrame({"row": [0, 0, 1], "col": [0, 1, 0], "cost": [0.1, 0.9, 0.5]})
+    x = allocate(pairs, np.array([5.0, 5.0]), np.array([5.0, 5.0]))
+    assert x.sum() == pytest.approx(10.0)
+    assert x[1] == pytest.approx(5.0) and x[2] == pytest.approx(5.0)
+
+
+def test_allocation_respects_capacity_on_random_instances():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n, m = rng.integers(3, 30), rng.integers(1, 10)
+        mask = rng.random((n, m)) < 0.3
+        rows, cols = np.nonzero(mask)
+        pairs = pd.DataFrame({"row": rows, "col": cols, "cost": rng.random(len(rows))})
+        req, cap = rng.random(n) * 20, rng.random(m) * 30
+        x = allocate(pairs, req, cap)
+        assert (np.bincount(cols, weights=x, minlength=m) <= cap + 1e-6).all()
+        assert (np.bincount(rows, weights=x, minlength=n) <= req + 1e-6).all()
+
+
+def test_facility_load_never_exceeds_places(tiny_config):
+    _, r = _audit(tiny_config, **{"policy.places_per_1000": 200.0})  # demand far above supply
+    cc = r.childcare
+    assert (cc["load"] <= cc["places_supply"] + 1e-6).all()
+    assert cc["load"].sum() > 0
+    assert (r.compounds["places_served"] <= r.compounds["places_required"] + 1e-6).all()
+
+
+def test_township_rows_sum_to_the_district_total(tiny_config):
+    _, r = _audit(tiny_config)
+    t = r.townships
+    tw, total = t[t["kind"] != "district"], t[t["kind"] == "district"].iloc[0]
+    for col in ("population", "places_inside", "places_in_reach", "places_required", "flagged_compounds"):
+        assert tw[col].sum() == pytest.approx(total[col])
+    # 甲街道: 5,000 residents, places inside = 40 (K1) + 40 (N2, estimated) = 80 → 16 per 1,000.
+    jia = t.set_index("township").loc["甲街道"]
+    assert jia["places_per_1000"] == pytest.approx(16.0) and jia["places_required"] == pytest.approx(23.6)
+    assert t.set_index("township").loc["乙镇", "rank"] == 1  # 10 per 1,000, the lowest
+
+
+def test_guidance_check_counts_stations_and_teachers(tiny_config):
+    _, r = _audit(tiny_config)
+    g = r.guidance.set_index("level")
+    assert not bool(g.loc["district_centre", "ok"])  # the tiny project has no MCH centre
+    assert g.loc["teachers", "teachers_required"] == 1  # 8,000 residents → ceil(0.8) = 1
+    assert r.guidance.attrs["stations_present"] == 2
+
+
+def test_standards_check_flags_class_size_ratio_and_floor(tiny_config):
+    csv = tiny_config.parent / "childcare.csv"
+    csv.write_text("编号,名称,类型,托位数,托班数,已登记,已备案,普惠,在托人数,保育人员数,最大班额,班型,所在楼层,经度,纬度\n"
+                   "N1,超标托育园,托育机构,60,3,是,是,否,42,5,25,托大班,4,119.2150,35.1060\n", encoding="utf-8")
+    text = tiny_config.read_text(encoding="utf-8").replace(
+        '"普惠" = "inclusive"}', '"普惠" = "inclusive", "在托人数" = "enrolled", "保育人员数" = "caregivers", '
+        '"最大班额" = "largest_class", "班型" = "class_type", "所在楼层" = "floor"}')
+    tiny_config.write_text(text, encoding="utf-8")
+    _, r = _audit(tiny_config)
+    issues = r.childcare.set_index("id").loc["N1", "standard_issues"]
+    assert "最大班额 25 人超过托大班上限 20 人" in issues
+    assert "保育人员 5 人，按 1:7 在托 42 人需 6 人" in issues  # ceil(42 / 7) = 6
+    assert "婴幼儿用房在 4 层，超过 3 层" in issues

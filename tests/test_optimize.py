@@ -1,0 +1,75 @@
+"""Planning layer on the tiny project (tests/tiny.py): candidates, scenarios, proposals."""
+
+import numpy as np
+import pytest
+
+from siting import load_project
+from siting.audit import audit
+from siting.optimize import candidate_sites, optimize
+
+
+@pytest.fixture
+def tiny(tiny_config):
+    p = load_project(tiny_config, overrides={"analysis.as_of": "2026-11-29"})
+    return p, audit(p)
+
+
+def test_candidates_sizes_costs_and_subsidy(tiny):
+    p, r = tiny
+    c = candidate_sites(p, r).set_index("id")
+    # P-1: 2,000 m² → min(3 classes per site, 2,000 // 300 = 6) = 3 classes, 60 places, 3 × 600,000 yuan,
+    # start-up subsidy 3 × 20,000 = 60,000 yuan.
+    assert c.loc["P:P-1", ["classes", "places", "cost", "subsidy", "net_cost"]].tolist() == [3, 60, 1_800_000, 60_000, 1_740_000]
+    # Township health centres: 2 classes at 250,000 yuan each.
+    assert c.loc["H:H1", ["classes", "places", "cost", "subsidy"]].tolist() == [2, 40, 500_000, 40_000]
+    # K1 already has 托班, so no kindergarten candidate; one generated candidate for the single unmet compound.
+    assert not any(i.startswith("K:") for i in c.index)
+    assert sum(i.startswith("G:") for i in c.index) == 1
+
+
+def test_small_parcels_are_not_candidates(tiny_config):
+    p = load_project(tiny_config, overrides={"optimize.min_parcel_area": 2500.0})
+    c = candidate_sites(p)
+    assert "P:P-1" not in set(c["id"]) and "P:P-2" in set(c["id"])
+
+
+def test_only_a_site_within_the_catchment_serves_the_compound(tiny_config):
+    # C2 needs 9.6288 places and nothing lies within its 300 m walk; without generated candidates
+    # no candidate reaches it, so the optimum serves nothing.
+    p = load_project(tiny_config, overrides={"optimize.generated_candidates": 0})
+    r = audit(p)
+    o = optimize(p, r, p=1, max_p=2)
+    assert o.scenario["unmet_total"] == pytest.approx(9.6288)
+    assert o.scenario["objective"] == pytest.approx(0.0)
+
+
+def test_generated_site_serves_all_unmet_places(tiny):
+    p, r = tiny
+    o = optimize(p, r, p=1, max_p=3)
+    s = o.sites.iloc[0]
+    assert o.scenario["status"] == "optimal"
+    assert s["rank"] == 1 and s["id"] == "G:01"
+    assert s["places_served"] == pytest.approx(9.6288)
+    assert s["compounds"] == "甲二小区" and s["population_covered"] == pytest.approx(2040)
+
+
+def test_coverage_curve_is_non_decreasing_and_bounded(tiny):
+    p, r = tiny
+    o = optimize(p, r, p=2, max_p=5)
+    served = o.curve["places_served"].to_numpy()
+    assert (np.diff(served) >= -1e-9).all()
+    assert (served <= o.scenario["unmet_total"] + 1e-9).all()
+    assert list(o.curve["p"]) == [1, 2, 3, 4, 5]
+
+
+def test_budget_below_any_site_proposes_nothing(tiny):
+    p, r = tiny
+    o = optimize(p, r, budget=100_000.0, max_p=3)
+    assert o.scenario["kind"] == "budget" and o.scenario["p"] == 0 and len(o.sites) == 0
+
+
+def test_budget_buys_the_plan_that_fits(tiny):
+    p, r = tiny
+    o = optimize(p, r, budget=2_000_000.0, max_p=3)
+    assert o.scenario["p"] >= 1
+    assert o.sites["cost"].sum() <= 2_000_000.0
