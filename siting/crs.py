@@ -7,6 +7,8 @@ inverses here are iterative and converge to well under 0.5 m.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pyproj import CRS
 
@@ -21,6 +23,12 @@ __all__ = [
     "bd09_to_gcj02",
     "wgs84_to_bd09",
     "bd09_to_wgs84",
+    "GK_ALIASES",
+    "GaussKruger",
+    "gk_zone",
+    "gk_from_crs",
+    "gk_prefix_zone",
+    "gk_from_eastings",
 ]
 
 WGS84 = CRS.from_epsg(4326)
@@ -141,3 +149,131 @@ def wgs84_to_bd09(lon, lat):
 def bd09_to_wgs84(lon, lat):
     """BD-09 → WGS84 (two iterative inverses)."""
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+# ---------------------------------------------------------------------------------------- Gauss-Krüger zones
+#
+# CGCS2000 Gauss-Krüger CRSs in the EPSG registry (central meridians 75°E-135°E):
+#   6° zones 13-23 with the zone prefix in the easting (false easting zone × 10⁶ + 500,000): EPSG:4491-4501
+#   6° zones by central meridian, no prefix (false easting 500,000):                        EPSG:4502-4512
+#   3° zones 25-45 with the zone prefix:                                                    EPSG:4513-4533
+#   3° zones by central meridian, no prefix:                                                EPSG:4534-4554
+# The prefixed zone numbers of the two widths do not overlap in China (13-23 vs 25-45), so an
+# easting with a prefix names its CRS on its own.
+
+GK_ALIASES = {"CGCS2000-GK3": 3, "CGCS2000-GK6": 6}
+
+
+@dataclass(frozen=True)
+class GaussKruger:
+    """A CGCS2000 Gauss-Krüger CRS: zone width (3 or 6 degrees), zone number, central meridian, prefix."""
+
+    width: int
+    zone: int
+    central_meridian: int
+    prefix: bool
+
+    @property
+    def epsg(self) -> int:
+        if self.width == 6:
+            return 4491 + self.zone - 13 if self.prefix else 4502 + (self.central_meridian - 75) // 6
+        return 4513 + self.zone - 25 if self.prefix else 4534 + (self.central_meridian - 75) // 3
+
+    @property
+    def crs(self) -> CRS:
+        return CRS.from_epsg(self.epsg)
+
+    def label(self) -> str:
+        kind = f"CGCS2000 {self.width}° Gauss-Krüger"
+        if self.prefix:
+            return f"{kind} zone {self.zone} with zone prefix (EPSG:{self.epsg})"
+        return f"{kind} CM {self.central_meridian}°E without zone prefix (EPSG:{self.epsg})"
+
+    def label_zh(self) -> str:
+        kind = f"CGCS2000 {self.width}度带高斯-克吕格投影"
+        if self.prefix:
+            return f"{kind}第 {self.zone} 带（带号前缀，EPSG:{self.epsg}）"
+        return f"{kind}中央经线 {self.central_meridian}°E（无带号，EPSG:{self.epsg}）"
+
+
+def gk_zone(width: int, *, zone: int | None = None, central_meridian: float | None = None,
+            lon: float | None = None, prefix: bool = False) -> GaussKruger:
+    """The CGCS2000 GK CRS of a zone number, a central meridian or a longitude inside the zone.
+
+    Raises ValueError outside the zones the EPSG registry defines for China.
+    """
+    if width not in (3, 6):
+        raise ValueError(f"zone width must be 3 or 6, got {width}")
+    if zone is not None:
+        cm = zone * 3 if width == 3 else zone * 6 - 3
+    elif central_meridian is not None:
+        cm = int(round(central_meridian))
+    elif lon is not None:
+        cm = int(round(lon / 3.0)) * 3 if width == 3 else int(lon // 6) * 6 + 3
+    else:
+        raise ValueError("give a zone, a central meridian or a longitude")
+    if not 75 <= cm <= 135 or (cm - 75) % width:
+        raise ValueError(f"no CGCS2000 {width}° Gauss-Krüger zone with central meridian {cm}°E")
+    number = cm // 3 if width == 3 else (cm + 3) // 6
+    return GaussKruger(width, number, cm, prefix)
+
+
+def gk_from_crs(crs) -> GaussKruger | None:
+    """Recognise a CGCS2000 Gauss-Krüger CRS, by EPSG code or by its parameters (ArcGIS .prj files
+    often carry a custom WKT such as ``CGCS2000_3_Degree_GK_CM_120E`` with no EPSG code)."""
+    if crs is None:
+        return None
+    crs = CRS.from_user_input(crs)
+    code = crs.to_epsg(min_confidence=70)
+    if code is not None:
+        if 4491 <= code <= 4501:
+            return GaussKruger(6, code - 4491 + 13, (code - 4491 + 13) * 6 - 3, True)
+        if 4502 <= code <= 4512:
+            return GaussKruger(6, (75 + (code - 4502) * 6 + 3) // 6, 75 + (code - 4502) * 6, False)
+        if 4513 <= code <= 4533:
+            return GaussKruger(3, code - 4513 + 25, (code - 4513 + 25) * 3, True)
+        if 4534 <= code <= 4554:
+            return GaussKruger(3, (75 + (code - 4534) * 3) // 3, 75 + (code - 4534) * 3, False)
+        return None
+    if not crs.is_projected or crs.coordinate_operation is None:
+        return None
+    if "2000" not in (crs.datum.name if crs.datum else ""):
+        return None
+    params = {p.name: p.value for p in crs.coordinate_operation.params}
+    if crs.coordinate_operation.method_name != "Transverse Mercator" or params.get("Scale factor at natural origin") != 1:
+        return None
+    cm = params.get("Longitude of natural origin")
+    fe = params.get("False easting")
+    if cm is None or fe is None or float(cm) != int(cm):
+        return None
+    cm = int(cm)
+    width = 3 if (cm - 75) % 6 else (6 if "6" in crs.name and "3" not in crs.name else 3)
+    try:
+        if fe == 500000:
+            return gk_zone(width, central_meridian=cm)
+        zone = int(fe // 1_000_000)
+        width = 6 if 13 <= zone <= 23 else 3
+        return gk_zone(width, zone=zone, prefix=True)
+    except ValueError:
+        return None
+
+
+def gk_prefix_zone(eastings) -> int | None:
+    """The zone number carried as a prefix by GK eastings (e.g. 40 for 40,512,345), if they all agree."""
+    e = np.asarray(eastings, dtype=float)
+    e = e[np.isfinite(e)]
+    if len(e) == 0 or np.median(np.abs(e)) < 1_000_000:
+        return None
+    zones = np.unique((e // 1_000_000).astype(int))
+    if len(zones) != 1:
+        return None
+    zone = int(zones[0])
+    return zone if 13 <= zone <= 23 or 25 <= zone <= 45 else None
+
+
+def gk_from_eastings(eastings) -> GaussKruger | None:
+    """The prefixed GK CRS named by eastings with a zone prefix, else None."""
+    zone = gk_prefix_zone(eastings)
+    if zone is None:
+        return None
+    return gk_zone(6 if zone <= 23 else 3, zone=zone, prefix=True)

@@ -20,7 +20,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from .config import LayerSpec
-from .crs import WGS84, bd09_to_wgs84, gcj02_to_wgs84
+from .crs import GK_ALIASES, WGS84, GaussKruger, bd09_to_wgs84, gcj02_to_wgs84, gk_from_crs, gk_from_eastings, gk_prefix_zone, gk_zone
 from .errors import DataError
 from .schema import BOOL_FALSE, BOOL_TRUE, SCHEMAS, VOCAB, LayerSchema
 
@@ -73,18 +73,24 @@ def format_problems(problems: list[Problem], lang: str = "zh", limit: int | None
     return "\n".join(lines)
 
 
-def raise_for_problems(problems: list[Problem]) -> None:
-    """Raise one DataError listing every error-level problem (warnings are logged)."""
+def raise_for_problems(problems: list[Problem], log_warnings: bool = True) -> None:
+    """Raise one DataError listing every error-level problem (warnings are logged).
+
+    The error's ``problems`` attribute holds every problem, warnings included, for ``siting validate``.
+    """
     errors = [p for p in problems if p.severity == "error"]
-    for p in problems:
-        if p.severity != "error":
-            log.warning(p.format("en"))
+    if log_warnings:
+        for p in problems:
+            if p.severity != "error":
+                log.warning(p.format("en"))
     if errors:
         n = len(errors)
-        raise DataError(
+        err = DataError(
             f"{n} problem(s) in the input data:\n" + format_problems(errors, "en", 50),
             f"输入数据有 {n} 个问题：\n" + format_problems(errors, "zh", 50),
         )
+        err.problems = list(problems)
+        raise err
 
 
 # ---------------------------------------------------------------------------------------- reading
@@ -99,26 +105,121 @@ def _detect_text_encoding(raw: bytes) -> str:
         return "gb18030"
 
 
+# dBASE language driver ids (byte 29 of the header) that name a Chinese code page.
+_DBF_LDID = {0x4D: "gb18030", 0x7A: "gb18030", 0x4E: "cp949", 0x4F: "big5", 0x78: "big5"}
+
+
+def _mostly_decodes(raw: bytes, encoding: str) -> bool:
+    """Decodes with at most a few bad sequences (a .dbf cuts text at byte widths, sometimes mid-character)."""
+    text = raw.decode(encoding, errors="replace")
+    bad = text.count("\ufffd")
+    wide = sum(1 for ch in text if ord(ch) > 127)
+    return bad == 0 or bad <= 0.05 * wide
+
+
+def _dbf_parts(raw: bytes) -> tuple[int, list[bytes]]:
+    """Header length and the raw field names of a .dbf file."""
+    header_len = int.from_bytes(raw[8:10], "little")
+    names = []
+    for i in range(32, max(32, header_len - 1), 32):
+        if raw[i] == 0x0D:
+            break
+        names.append(raw[i:i + 11].split(b"\0")[0])
+    return header_len, names
+
+
 def _shapefile_encoding(path: Path) -> str | None:
-    """The .dbf encoding of a shapefile without a .cpg file, detected from its bytes."""
-    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+    """The .dbf encoding of a shapefile without a .cpg file, detected from its bytes.
+
+    The field names and records (not the binary header) are decoded: UTF-8 if they decode (but for
+    characters cut at a field's byte width), else the code page the header's language driver id names,
+    else GB18030 (a superset of GBK). ``None`` (let GDAL decide) when a .cpg exists or there is no .dbf.
+    """
+    if any(p.exists() for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG"))):
         return None
     dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
     if dbf is None:
         return None
-    return _detect_text_encoding(dbf.read_bytes())
+    raw = dbf.read_bytes()
+    if len(raw) < 32:
+        return None
+    header_len, names = _dbf_parts(raw)
+    body = b" ".join(names) + raw[header_len:]
+    if _mostly_decodes(body, "utf-8"):
+        return "utf-8"
+    return _DBF_LDID.get(raw[29], "gb18030")
+
+
+def _read_shapefile(path: Path, encoding: str | None, spec: "LayerSpec", problems: list) -> gpd.GeoDataFrame:
+    """Read a shapefile; field names cut mid-character (the .dbf's 10-byte limit) are repaired on a copy."""
+    import shutil
+    import tempfile
+
+    try:
+        return gpd.read_file(path, engine="pyogrio", **({"encoding": encoding} if encoding else {}))
+    except UnicodeDecodeError:
+        pass
+    enc = encoding or "utf-8"
+    with tempfile.TemporaryDirectory(prefix="siting-shp-") as tmp:
+        for part in path.parent.glob(path.stem + ".*"):
+            shutil.copy2(part, Path(tmp) / part.name)
+        copy = Path(tmp) / path.name
+        dbf = next(p for p in (copy.with_suffix(".dbf"), copy.with_suffix(".DBF")) if p.exists())
+        raw = bytearray(dbf.read_bytes())
+        cut = []
+        _, names = _dbf_parts(bytes(raw))
+        for k, name in enumerate(names):
+            fixed = name.decode(enc, errors="ignore").encode(enc)
+            if fixed != name:
+                cut.append(fixed.decode(enc))
+                start = 32 + 32 * k
+                raw[start:start + 11] = fixed.ljust(11, b"\0")
+        dbf.write_bytes(bytes(raw))
+        gdf = gpd.read_file(copy, engine="pyogrio", encoding=enc)
+    if cut:
+        problems.append(_problem(spec, f"field names cut mid-character by the .dbf's 10-byte limit, read as: {', '.join(cut)}",
+                                 f".dbf 字段名受 10 字节限制被截断（截在汉字中间），读作：{'、'.join(cut)}",
+                                 f"map them by these names under [layers.{spec.name}.columns], or use GeoPackage",
+                                 f"在 [layers.{spec.name}.columns] 中按上述名称映射，或改用 GeoPackage", severity="warning"))
+    return gdf
+
+
+class _ReadError(Exception):
+    """A reader failure with a planner-facing message (English, Chinese, fix)."""
+
+    def __init__(self, en: str, zh: str, fix_en: str = "", fix_zh: str = ""):
+        super().__init__(en)
+        self.en, self.zh, self.fix_en, self.fix_zh = en, zh, fix_en, fix_zh
 
 
 def read_table(path: Path, encoding: str | None = None, sheet: str | None = None) -> pd.DataFrame:
     """A CSV or Excel table as strings-preserving DataFrame (types are coerced later, per field)."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
+        if sheet is not None:
+            with pd.ExcelFile(path) as book:
+                names = [str(n) for n in book.sheet_names]
+            if sheet not in names:
+                raise _ReadError(f"the workbook has no sheet '{sheet}'; sheets are {', '.join(names)}",
+                                 f"工作簿中没有名为“{sheet}”的工作表；现有工作表：{'、'.join(names)}",
+                                 "set sheet = \"…\" to one of those names", "把 sheet 设为上述工作表之一")
         return pd.read_excel(path, sheet_name=sheet or 0, dtype=object)
     raw = path.read_bytes()
-    enc = encoding or ("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else _detect_text_encoding(raw))
+    if raw.startswith(b"\xef\xbb\xbf"):
+        enc = encoding or "utf-8-sig"
+    else:
+        enc = encoding or _detect_text_encoding(raw)
+    try:
+        text = raw.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise _ReadError(f"cannot decode the text as {enc}: {exc}", f"无法按 {enc} 编码解读文本：{exc}",
+                         "save it as UTF-8, or set encoding = \"gb18030\" (or the right one)",
+                         "另存为 UTF-8，或设置 encoding = \"gb18030\"（或实际编码）") from None
+    if not text.strip():
+        raise _ReadError("the file is empty", "文件为空", "export the layer again", "重新导出该图层")
     from io import StringIO
 
-    return pd.read_csv(StringIO(raw.decode(enc)), dtype=object, keep_default_na=False, na_values=[""])
+    return pd.read_csv(StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
 
 
 def _xy_columns(df: pd.DataFrame, spec: LayerSpec) -> tuple[str, str] | None:
@@ -131,10 +232,98 @@ def _xy_columns(df: pd.DataFrame, spec: LayerSpec) -> tuple[str, str] | None:
     return None
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, declared: str | None, spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame:
-    file = str(spec.path)
-    if declared and declared.upper().replace("_", "-") in _OFFSET_SYSTEMS:
-        convert = _OFFSET_SYSTEMS[declared.upper().replace("_", "-")]
+def _coords(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = gdf.geometry.values
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))] if len(geoms) else geoms
+    return shapely.get_coordinates(np.asarray(geoms)) if len(geoms) else np.empty((0, 2))
+
+
+def _is_lonlat(xy: np.ndarray) -> bool:
+    """Most coordinates are in the longitude/latitude range (single stray rows are reported later)."""
+    return bool(len(xy)) and bool(np.mean((np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90)) >= 0.5)
+
+
+def _looks_swapped(xy: np.ndarray) -> bool:
+    """Most points have an "x" that is a Chinese latitude (3-54) and a "y" that is a Chinese longitude (73-135)."""
+    if len(xy) == 0:
+        return False
+    swapped = (xy[:, 0] >= 3) & (xy[:, 0] <= 54) & (xy[:, 1] >= 73) & (xy[:, 1] <= 136)
+    return bool(swapped.mean() >= 0.8)
+
+
+def _problem(spec: LayerSpec, en: str, zh: str, fix_en: str = "", fix_zh: str = "", severity: str = "error", **kw) -> Problem:
+    return Problem(spec.name, str(spec.path), en, zh, fix_en=fix_en, fix_zh=fix_zh, severity=severity, **kw)
+
+
+def _swap_fix(spec: LayerSpec, xy_cols: tuple[str, str] | None) -> tuple[str, str]:
+    if xy_cols:
+        return (f"swap them: set x = \"{xy_cols[1]}\" and y = \"{xy_cols[0]}\" under [layers.{spec.name}]",
+                f"在 [layers.{spec.name}] 下设置 x = \"{xy_cols[1]}\"、y = \"{xy_cols[0]}\" 以交换两列")
+    return ("export the layer again with longitude as x and latitude as y", "重新导出图层，使经度为 x、纬度为 y")
+
+
+def _gk_for_alias(width: int, xy: np.ndarray, spec: LayerSpec, near) -> GaussKruger | None:
+    """The zone meant by ``crs = "CGCS2000-GK3"`` / ``"GK6"``: from the easting prefix, else the district."""
+    found = gk_from_eastings(xy[:, 0]) if len(xy) else None
+    if found is not None:
+        if found.width != width:
+            raise _ReadError(
+                f"crs = \"{spec.crs}\" but the eastings carry the prefix of {found.label()}",
+                f"配置 crs = \"{spec.crs}\"，但横坐标带号表明是 {found.label_zh()}",
+                f"set crs = \"EPSG:{found.epsg}\"", f"设置 crs = \"EPSG:{found.epsg}\"")
+        return found
+    if near is not None:
+        return gk_zone(width, lon=near[0])
+    raise _ReadError(
+        f"crs = \"{spec.crs}\": the eastings have no zone prefix and the district is not known yet, so the zone cannot be worked out",
+        f"crs = \"{spec.crs}\"：横坐标没有带号，且尚不知道行政区位置，无法确定投影带",
+        "name the EPSG code, e.g. crs = \"EPSG:4549\" (3° zone, CM 120°E)",
+        "请直接填写 EPSG 代码，如 crs = \"EPSG:4549\"（3 度带，中央经线 120°E）")
+
+
+def _check_gk_variant(gk: GaussKruger, xy: np.ndarray, spec: LayerSpec, source: str, problems: list[Problem]) -> CRS | None:
+    """Correct a GK CRS whose zone-prefix variant disagrees with the eastings (a warning says what changed)."""
+    if len(xy) == 0:
+        return None
+    zone = gk_prefix_zone(xy[:, 0])
+    prefixed = bool(np.median(np.abs(xy[:, 0])) >= 1_000_000)
+    if gk.prefix and not prefixed:
+        right = gk_zone(gk.width, zone=gk.zone, prefix=False)
+    elif not gk.prefix and zone is not None:
+        right = gk_zone(6 if zone <= 23 else 3, zone=zone, prefix=True)
+    elif gk.prefix and zone is not None and zone != gk.zone:
+        right = gk_zone(6 if zone <= 23 else 3, zone=zone, prefix=True)
+    else:
+        return None
+    what = "with" if right.prefix else "without"
+    problems.append(_problem(
+        spec, f"{source} is {gk.label()} but the eastings are {what} a zone prefix: read as {right.label()}",
+        f"{'文件' if source == 'the file' else '配置'}声明为 {gk.label_zh()}，但横坐标{'带' if right.prefix else '不带'}带号：已按 {right.label_zh()} 读取",
+        f"set crs = \"EPSG:{right.epsg}\" under [layers.{spec.name}] to silence this",
+        f"在 [layers.{spec.name}] 下设置 crs = \"EPSG:{right.epsg}\" 可消除此提示", severity="warning"))
+    return right.crs
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, declared: str | None, spec: LayerSpec, problems: list[Problem],
+              implicit: bool = False, xy_cols: tuple[str, str] | None = None, near=None) -> gpd.GeoDataFrame:
+    """Put the layer in EPSG:4326 from the declared CRS (config), the file's own CRS, or a detected one.
+
+    ``implicit``: the declared CRS is only the CSV/Excel default (WGS84), not the planner's word.
+    """
+    xy = _coords(gdf)
+    key = declared.upper().replace("_", "-") if declared else None
+    try:
+        parsed = CRS.from_user_input(declared) if declared and key not in _OFFSET_SYSTEMS and key not in GK_ALIASES else None
+    except CRSError:
+        parsed = None
+    geographic = key in _OFFSET_SYSTEMS or implicit or (parsed or gdf.crs) is not None and (parsed or gdf.crs).is_geographic
+    if geographic and _looks_swapped(xy):
+        fix_en, fix_zh = _swap_fix(spec, xy_cols)
+        problems.append(_problem(spec, "longitude and latitude look swapped: the x values are latitudes (3-54) and the y values longitudes (73-135)",
+                                 "经纬度似乎颠倒：x 值像纬度（3–54），y 值像经度（73–135）", fix_en, fix_zh))
+        return gdf.iloc[0:0]
+    if key in _OFFSET_SYSTEMS:
+        convert = _OFFSET_SYSTEMS[key]
 
         def _fix(coords):
             lon, lat = convert(coords[:, 0], coords[:, 1])
@@ -143,77 +332,127 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, declared: str | None, spec: LayerSpec, prob
         gdf = gdf.set_crs(WGS84, allow_override=True)
         gdf["geometry"] = shapely.transform(gdf.geometry.values, _fix)
         return gdf
+    if key in GK_ALIASES:
+        gk = _gk_for_alias(GK_ALIASES[key], xy, spec, near)
+        return gdf.set_crs(gk.crs, allow_override=True).to_crs(WGS84)
+    crs = gdf.crs
+    source = "the file"
     if declared:
         try:
             crs = CRS.from_user_input(declared)
         except CRSError:
-            problems.append(
-                Problem(spec.name, file, f"unknown CRS '{declared}'", f"无法识别坐标系“{declared}”",
-                        fix_en="use e.g. EPSG:4326, EPSG:4490, EPSG:4549, GCJ-02 or BD-09",
-                        fix_zh="请填写如 EPSG:4326、EPSG:4490、EPSG:4549、GCJ-02 或 BD-09")
-            )
+            problems.append(_problem(spec, f"unknown CRS '{declared}'", f"无法识别坐标系“{declared}”",
+                                     "use e.g. EPSG:4326, EPSG:4490, EPSG:4549, CGCS2000-GK3, GCJ-02 or BD-09",
+                                     "请填写如 EPSG:4326、EPSG:4490、EPSG:4549、CGCS2000-GK3、GCJ-02 或 BD-09"))
             return gdf.iloc[0:0]
-        gdf = gdf.set_crs(crs, allow_override=True)
-    if gdf.crs is None:
-        problems.append(
-            Problem(spec.name, file, "the file has no coordinate reference system", "文件没有坐标系信息",
-                    fix_en=f"add crs = \"EPSG:4326\" (or the right one) under [layers.{spec.name}] in the config",
-                    fix_zh=f"在配置文件 [layers.{spec.name}] 下加上 crs = \"EPSG:4326\"（或实际坐标系）")
-        )
+        source = "the config" if not implicit else "the default"
+    if implicit and len(xy) and not _is_lonlat(xy):
+        found = gk_from_eastings(xy[:, 0])
+        if found is None:
+            problems.append(_problem(
+                spec, "the coordinates are not longitude/latitude and no CRS is given",
+                "坐标不是经纬度，且未指定坐标系",
+                f"add crs = \"EPSG:…\" under [layers.{spec.name}] (e.g. \"CGCS2000-GK3\" or \"EPSG:4549\" for CGCS2000 3° Gauss-Krüger)",
+                f"在 [layers.{spec.name}] 下加上 crs = \"EPSG:…\"（如 CGCS2000 3 度带可填 \"CGCS2000-GK3\" 或 \"EPSG:4549\"）"))
+            return gdf.iloc[0:0]
+        problems.append(_problem(
+            spec, f"no CRS given; the eastings carry a zone prefix, read as {found.label()}",
+            f"未指定坐标系；横坐标带有带号，已按 {found.label_zh()} 读取",
+            f"set crs = \"EPSG:{found.epsg}\" under [layers.{spec.name}] to confirm",
+            f"在 [layers.{spec.name}] 下设置 crs = \"EPSG:{found.epsg}\" 以确认", severity="warning"))
+        crs = found.crs
+    if crs is None:
+        found = gk_from_eastings(xy[:, 0]) if len(xy) else None
+        hint_en = f" (the eastings carry a zone prefix: probably EPSG:{found.epsg}, {found.label()})" if found else ""
+        hint_zh = f"（横坐标带有带号，可能是 {found.label_zh()}）" if found else ""
+        problems.append(_problem(
+            spec, "the file has no coordinate reference system" + hint_en, "文件没有坐标系信息" + hint_zh,
+            f"add crs = \"{f'EPSG:{found.epsg}' if found else 'EPSG:4326'}\" (or the right one) under [layers.{spec.name}] in the config",
+            f"在配置文件 [layers.{spec.name}] 下加上 crs = \"{f'EPSG:{found.epsg}' if found else 'EPSG:4326'}\"（或实际坐标系）"))
         return gdf.iloc[0:0]
-    return gdf.to_crs(WGS84)
+    gk = gk_from_crs(crs)
+    if gk is not None:
+        crs = _check_gk_variant(gk, xy, spec, source, problems) or crs
+    elif crs.is_geographic and len(xy) and not _is_lonlat(xy):
+        found = gk_from_eastings(xy[:, 0])
+        problems.append(_problem(
+            spec, f"{source} says {crs.name} (degrees) but the coordinates are not longitude/latitude (e.g. {xy[0, 0]:.1f}, {xy[0, 1]:.1f})",
+            f"坐标系为 {crs.name}（度），但坐标不是经纬度（如 {xy[0, 0]:.1f}, {xy[0, 1]:.1f}）",
+            f"set crs = \"{f'EPSG:{found.epsg}' if found else 'CGCS2000-GK3'}\" (or the right projected CRS) under [layers.{spec.name}]",
+            f"在 [layers.{spec.name}] 下设置 crs = \"{f'EPSG:{found.epsg}' if found else 'CGCS2000-GK3'}\"（或实际投影坐标系）"))
+        return gdf.iloc[0:0]
+    return gdf.set_crs(crs, allow_override=True).to_crs(WGS84)
 
 
-def _read_source(spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+def _read_vector(path: Path, spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    suffix = path.suffix.lower()
+    encoding = spec.encoding or (_shapefile_encoding(path) if suffix == ".shp" else None)
+    kwargs = {"encoding": encoding} if encoding else {}
+    if suffix == ".shp" and not path.with_suffix(".dbf").exists() and not path.with_suffix(".DBF").exists():
+        raise _ReadError("the shapefile has no .dbf file beside it (attributes missing)", "Shapefile 缺少同名 .dbf 文件（属性表）",
+                         "copy all parts of the shapefile (.shp, .shx, .dbf, .prj, .cpg)", "复制 Shapefile 的全部文件（.shp、.shx、.dbf、.prj、.cpg）")
+    layers = [str(name) for name, _ in pyogrio.list_layers(path)] if suffix in (".gpkg", ".sqlite") else []
+    if spec.layer:
+        if layers and spec.layer not in layers:
+            raise _ReadError(f"no layer '{spec.layer}' in the file; layers are {', '.join(layers)}",
+                             f"文件中没有图层“{spec.layer}”；现有图层：{'、'.join(layers)}",
+                             "set layer = \"…\" to one of those names", "把 layer 设为上述图层之一")
+        kwargs["layer"] = spec.layer
+    elif len(layers) > 1:
+        problems.append(_problem(spec, f"the file has {len(layers)} layers ({', '.join(layers)}); reading '{layers[0]}'",
+                                 f"文件含 {len(layers)} 个图层（{'、'.join(layers)}）；读取了“{layers[0]}”",
+                                 f"set layer = \"…\" under [layers.{spec.name}]", f"在 [layers.{spec.name}] 下设置 layer = \"…\"",
+                                 severity="warning"))
+        kwargs["layer"] = layers[0]
+    if suffix == ".shp":
+        return _read_shapefile(path, kwargs.get("encoding"), spec, problems)
+    return gpd.read_file(path, engine="pyogrio", **kwargs)
+
+
+def _read_source(spec: LayerSpec, problems: list[Problem], near=None) -> gpd.GeoDataFrame | None:
     path = spec.path
-    file = str(path)
     if not path.exists():
-        problems.append(
-            Problem(spec.name, file, "file not found", "找不到文件",
-                    fix_en=f"check layers.{spec.name}.path in the config (relative to the config file)",
-                    fix_zh=f"检查配置中 layers.{spec.name}.path（相对于配置文件所在目录）")
-        )
+        problems.append(_problem(spec, "file not found", "找不到文件",
+                                 f"check layers.{spec.name}.path in the config (relative to the config file)",
+                                 f"检查配置中 layers.{spec.name}.path（相对于配置文件所在目录）"))
         return None
     suffix = path.suffix.lower()
+    xy = None
     try:
+        if path.is_file() and path.stat().st_size == 0:
+            raise _ReadError("the file is empty", "文件为空", "export the layer again", "重新导出该图层")
         if suffix in (".csv", ".txt", ".xlsx", ".xlsm", ".xls"):
             df = read_table(path, spec.encoding, spec.sheet)
             xy = _xy_columns(df, spec)
-            if xy is None:
-                problems.append(
-                    Problem(spec.name, file, f"no coordinate columns; columns are {', '.join(map(str, df.columns))}",
-                            f"找不到坐标列；现有列：{'、'.join(map(str, df.columns))}",
-                            fix_en=f"name them 经度/纬度 or lon/lat, or set x = \"…\" and y = \"…\" under [layers.{spec.name}]",
-                            fix_zh=f"把坐标列命名为 经度/纬度 或 lon/lat，或在 [layers.{spec.name}] 下设置 x、y")
-                )
+            if xy is None or xy[0] not in df.columns or xy[1] not in df.columns:
+                problems.append(_problem(
+                    spec, f"no coordinate columns; columns are {', '.join(map(str, df.columns))}",
+                    f"找不到坐标列；现有列：{'、'.join(map(str, df.columns))}",
+                    f"name them 经度/纬度 or lon/lat, or set x = \"…\" and y = \"…\" under [layers.{spec.name}]",
+                    f"把坐标列命名为 经度/纬度 或 lon/lat，或在 [layers.{spec.name}] 下设置 x、y"))
                 return None
             x = pd.to_numeric(df[xy[0]], errors="coerce")
             y = pd.to_numeric(df[xy[1]], errors="coerce")
             for i in np.flatnonzero((x.isna() | y.isna()).to_numpy()):
-                problems.append(
-                    Problem(spec.name, file, "coordinates missing or not numbers", "坐标为空或不是数字",
-                            row=int(i) + 1, column=f"{xy[0]}/{xy[1]}",
-                            fix_en="fill in the coordinates or delete the row", fix_zh="补全坐标或删除该行")
-                )
+                problems.append(_problem(spec, "coordinates missing or not numbers", "坐标为空或不是数字",
+                                         "fill in the coordinates or delete the row", "补全坐标或删除该行",
+                                         row=int(i) + 1, column=f"{xy[0]}/{xy[1]}"))
             geom = gpd.points_from_xy(x.fillna(0), y.fillna(0))
             gdf = gpd.GeoDataFrame(df.drop(columns=list(xy)), geometry=geom, crs=None)
             gdf.loc[(x.isna() | y.isna()).to_numpy(), "geometry"] = None
-            declared = spec.crs or "EPSG:4326"
-        else:
-            encoding = spec.encoding or (_shapefile_encoding(path) if suffix == ".shp" else None)
-            kwargs = {"encoding": encoding} if encoding else {}
-            if spec.layer:
-                kwargs["layer"] = spec.layer
-            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
-            declared = spec.crs
-    except Exception as exc:  # the reader's own message is the useful part
-        problems.append(
-            Problem(spec.name, file, f"cannot read the file: {exc}", f"无法读取文件：{exc}",
-                    fix_en="check the format (GeoJSON, GeoPackage, Shapefile, CSV or Excel) and encoding",
-                    fix_zh="检查文件格式（GeoJSON、GeoPackage、Shapefile、CSV 或 Excel）和编码")
-        )
+            return _to_wgs84(gdf, spec.crs or "EPSG:4326", spec, problems, implicit=spec.crs is None, xy_cols=xy, near=near)
+        gdf = _read_vector(path, spec, problems)
+    except _ReadError as exc:
+        problems.append(_problem(spec, exc.en, exc.zh, exc.fix_en, exc.fix_zh))
         return None
-    return _to_wgs84(gdf, declared, spec, problems)
+    except Exception as exc:  # the reader's own message is the useful part
+        problems.append(_problem(spec, f"cannot read the file: {exc}", f"无法读取文件：{exc}",
+                                 "check the format (GeoJSON, GeoPackage, Shapefile, CSV or Excel) and encoding",
+                                 "检查文件格式（GeoJSON、GeoPackage、Shapefile、CSV 或 Excel）和编码"))
+        return None
+    return _to_wgs84(gdf, spec.crs, spec, problems, near=near)
 
 
 # ---------------------------------------------------------------------------------------- conforming
@@ -402,8 +641,10 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema,
     return gdf[keep]
 
 
-def read_layer(spec: LayerSpec, problems: list[Problem] | None = None) -> gpd.GeoDataFrame:
+def read_layer(spec: LayerSpec, problems: list[Problem] | None = None, near: tuple[float, float] | None = None) -> gpd.GeoDataFrame:
     """Read one layer, map its columns and values onto the schema, check it, return it in EPSG:4326.
+
+    Never changes the input file. An unexpected failure of a reader becomes a problem naming the file.
 
     Parameters
     ----------
@@ -411,18 +652,151 @@ def read_layer(spec: LayerSpec, problems: list[Problem] | None = None) -> gpd.Ge
         Where the layer is and how its columns map (from the project config).
     problems : list of Problem, optional
         Problems are appended here; when omitted, any error raises :class:`DataError` at once.
+    near : (lon, lat), optional
+        A point in the district, used to work out the zone for ``crs = "CGCS2000-GK3"`` / ``"GK6"``
+        when the eastings carry no zone prefix.
     """
     own = problems is None
     problems = [] if own else problems
     schema = SCHEMAS[spec.name]
     start = len(problems)
-    gdf = _read_source(spec, problems)
-    if gdf is None:
-        gdf = gpd.GeoDataFrame({f.name: [] for f in schema.fields}, geometry=[], crs=WGS84)
-    else:
-        gdf = gdf.reset_index(drop=True)
-        gdf = _conform(gdf, spec, schema, problems)
-        gdf = _check_geometry(gdf, spec, schema, problems)
+    empty = gpd.GeoDataFrame({f.name: [] for f in schema.fields}, geometry=[], crs=WGS84)
+    try:
+        gdf = _read_source(spec, problems, near)
+        if gdf is not None:
+            if len(gdf) == 0 and not any(p.severity == "error" for p in problems[start:]):
+                required = spec.name in ("boundary", "compounds")
+                problems.append(_problem(spec, "the layer has no features", "图层中没有要素",
+                                         "check the file and the sheet or layer name", "检查文件及工作表或图层名称",
+                                         severity="error" if required else "warning"))
+            gdf = gdf.reset_index(drop=True)
+            gdf = _conform(gdf, spec, schema, problems)
+            gdf = _check_geometry(gdf, spec, schema, problems)
+        else:
+            gdf = empty
+    except _ReadError as exc:
+        problems.append(_problem(spec, exc.en, exc.zh, exc.fix_en, exc.fix_zh))
+        gdf = empty
+    except Exception as exc:  # never a bare traceback: name the file
+        log.debug("unexpected error reading %s", spec.path, exc_info=True)
+        problems.append(_problem(spec, f"cannot read the layer ({type(exc).__name__}: {exc})",
+                                 f"无法读取该图层（{type(exc).__name__}：{exc}）",
+                                 "check the file opens in GIS; report the message if it does",
+                                 "检查文件能否在 GIS 软件中打开；若能打开，请反馈此信息"))
+        gdf = empty
     if own:
         raise_for_problems(problems[start:])
     return gdf
+
+
+# ---------------------------------------------------------------------------------------- roads and offsets
+
+# A point layer "looks shifted" when moving it by the GCJ-02 (or BD-09) inverse brings most points
+# closer to the nearest road (share >= _SHIFT_CLOSER_SHARE) and the mean of log(1 + distance) falls by
+# at least _SHIFT_MIN_LOG_GAIN. Tuned on synthetic tests: the demo district's facilities (synthetic
+# WGS84, about 30 m from a road) shifted by the forward formulas score 0.34-1.07 and 0.57-0.68; as they
+# are, the inverse makes them worse (-0.36 to -1.2, 0.25-0.39); points on a road grid score far higher.
+_SHIFT_MIN_LOG_GAIN = 0.25
+_SHIFT_CLOSER_SHARE = 0.55
+_SHIFT_MIN_POINTS = 5
+
+
+def roads_file_problems(spec: LayerSpec | None) -> list[Problem]:
+    """The roads source named in the config exists and is an OSM extract."""
+    if spec is None:
+        return []
+    if not spec.path.exists():
+        return [_problem(spec, "file not found", "找不到文件",
+                         "check layers.roads.path in the config, or get an extract with `siting fetch`",
+                         "检查配置中 layers.roads.path，或用 `siting fetch` 获取 OSM 数据")]
+    name = spec.path.name.lower()
+    if not (name.endswith(".osm") or name.endswith(".osm.pbf") or name.endswith(".pbf") or name.endswith(".osm.xml")):
+        return [_problem(spec, "not an OpenStreetMap extract (.osm or .osm.pbf)", "不是 OpenStreetMap 数据文件（.osm 或 .osm.pbf）",
+                         "export the roads from OSM (e.g. Geofabrik) or run `siting fetch`",
+                         "从 OSM 导出道路（如 Geofabrik），或运行 `siting fetch`")]
+    if spec.path.stat().st_size == 0:
+        return [_problem(spec, "the file is empty", "文件为空", "download the extract again", "重新下载该数据")]
+    return []
+
+
+def roads_problems(G, spec: LayerSpec) -> list[Problem]:
+    """Warnings from the network report: road pieces dropped (disconnected or clipped extract)."""
+    from .network.settings import REPORT_KEY
+
+    report = G.graph.get(REPORT_KEY)
+    out: list[Problem] = []
+    if report is None:
+        return out
+    if report.dropped_components:
+        out.append(_problem(
+            spec,
+            f"the road network is in {report.components} pieces: kept the largest ({report.nodes} nodes, {report.edges} edges), "
+            f"dropped {report.dropped_components} piece(s) with {report.dropped_nodes} nodes and {report.dropped_edges} edges",
+            f"路网分为 {report.components} 个互不连通的部分：保留最大部分（{report.nodes} 个节点、{report.edges} 条边），"
+            f"舍弃 {report.dropped_components} 个部分共 {report.dropped_nodes} 个节点、{report.dropped_edges} 条边",
+            "check the extract covers the whole district and its roads connect (bridges, missing links)",
+            "检查数据是否覆盖全区、道路是否连通（桥梁、断头路）", severity="warning"))
+    if report.dangling_refs:
+        out.append(_problem(
+            spec,
+            f"{report.dangling_refs} node reference(s) in {len(report.dangling_ways)} way(s) point outside the file (clipped extract); those road pieces were dropped",
+            f"{len(report.dangling_ways)} 条道路中有 {report.dangling_refs} 个节点不在文件中（数据被裁剪）；相应路段已舍弃",
+            "use an extract that covers the district with a margin", "使用覆盖全区并留有余量的数据", severity="warning"))
+    return out
+
+
+def _road_lines(G, crs) -> shapely.STRtree:
+    import osmnx as ox
+
+    edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True)
+    return shapely.STRtree(edges.to_crs(crs).geometry.values)
+
+
+def _distances(tree: shapely.STRtree, lon, lat, crs) -> np.ndarray:
+    pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WGS84).to_crs(crs).values
+    (idx_pts, _), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    out = np.full(len(pts), np.nan)
+    out[idx_pts] = dist
+    return out
+
+
+def offset_problems(layers: dict[str, gpd.GeoDataFrame], specs: dict[str, LayerSpec], G, crs) -> list[Problem]:
+    """Warn about point layers that look like GCJ-02 or BD-09 coordinates declared as WGS84.
+
+    Compares each layer's median distance to the nearest road edge as declared and after the
+    GCJ-02 (BD-09) inverse: a marked improvement means the points were offset.
+    """
+    out: list[Problem] = []
+    tree = None
+    for name, gdf in layers.items():
+        spec = specs.get(name)
+        if spec is None or len(gdf) < _SHIFT_MIN_POINTS:
+            continue
+        declared = (spec.crs or "").upper().replace("_", "-")
+        if declared in _OFFSET_SYSTEMS:
+            continue
+        tree = tree if tree is not None else _road_lines(G, crs)
+        pts = gdf.geometry.representative_point()
+        lon, lat = pts.x.to_numpy(), pts.y.to_numpy()
+        d0 = _distances(tree, lon, lat, crs)
+        best = None
+        for label, inverse in (("GCJ-02", gcj02_to_wgs84), ("BD-09", bd09_to_wgs84)):
+            d1 = _distances(tree, *inverse(lon, lat), crs)
+            ok = np.isfinite(d0) & np.isfinite(d1)
+            gain = float(np.mean(np.log1p(d0[ok]) - np.log1p(d1[ok])))
+            closer = float(np.mean(d1[ok] < d0[ok]))
+            if gain >= _SHIFT_MIN_LOG_GAIN and closer >= _SHIFT_CLOSER_SHARE and (best is None or gain > best[0]):
+                best = (gain, label, float(np.median(d0[ok])), float(np.median(d1[ok])))
+        if best is not None:
+            _, label, m0, m1 = best
+            out.append(_problem(
+                spec,
+                f"looks like {label} coordinates declared as WGS84; set crs = \"{label}\" (median distance to the nearest "
+                f"road: {m0:.0f} m as declared, {m1:.0f} m converted from {label})",
+                f"疑似把 {label} 坐标当作 WGS84，请设置 crs = \"{label}\"（到最近道路的距离中位数：按现坐标 {m0:.0f} 米，"
+                f"按 {label} 换算后 {m1:.0f} 米）",
+                f"add crs = \"{label}\" under [layers.{name}] if the points were taken from "
+                + ("AMap / Tencent maps" if label == "GCJ-02" else "Baidu maps"),
+                f"若坐标取自{'高德或腾讯地图' if label == 'GCJ-02' else '百度地图'}，请在 [layers.{name}] 下加上 crs = \"{label}\"",
+                severity="warning"))
+    return out

@@ -14,8 +14,8 @@ from pyproj import CRS
 
 from .config import Config, load_config
 from .crs import WGS84, metric_crs
-from .errors import DataError
-from .load import Problem, raise_for_problems, read_layer
+from .errors import DataError, NetworkError
+from .load import Problem, offset_problems, raise_for_problems, read_layer, roads_file_problems, roads_problems
 from .schema import SCHEMAS
 
 __all__ = ["Project", "load_project", "DEMO_CONFIG"]
@@ -154,6 +154,7 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
     config = load_config(path, overrides)
     problems: list[Problem] = []
     layers: dict[str, gpd.GeoDataFrame] = {}
+    near = None  # a point of the district, for GK zones without prefix (crs = "CGCS2000-GK3")
     for name in SCHEMAS:
         spec = config.layers.get(name)
         if spec is None:
@@ -163,8 +164,14 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
             schema = SCHEMAS[name]
             layers[name] = gpd.GeoDataFrame({f.name: [] for f in schema.fields}, geometry=[], crs=WGS84)
             continue
-        layers[name] = read_layer(spec, problems)
-    raise_for_problems(problems)
+        layers[name] = read_layer(spec, problems, near=near)
+        if name == "boundary" and len(layers[name]):
+            c = layers[name].geometry.union_all().centroid
+            near = (c.x, c.y)
+    if roads:
+        problems.extend(roads_file_problems(config.layers.get("roads")))
+    if any(p.severity == "error" and p.layer == "boundary" for p in problems):
+        raise_for_problems(problems, log_warnings=False)  # other layers' checks need the boundary
 
     boundary = layers["boundary"]
     if len(boundary):
@@ -189,7 +196,7 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
     if len(parcels):
         computed = parcels.to_crs(crs).area
         parcels["area"] = parcels["area"].where(parcels["area"].notna(), computed)
-    raise_for_problems(problems)
+    raise_for_problems(problems, log_warnings=False)
 
     project = Project(
         config=config,
@@ -203,5 +210,19 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
         problems=problems,
     )
     if roads and "roads" in config.layers:
-        project.roads = project.network("walk")
+        spec = config.layers["roads"]
+        try:
+            project.roads = project.network("walk")
+        except NetworkError as exc:
+            problems.append(Problem("roads", str(spec.path), exc.en, exc.zh))
+            raise_for_problems(problems)
+        except Exception as exc:  # never a bare traceback from a broken extract
+            problems.append(Problem("roads", str(spec.path), f"cannot build the road network ({type(exc).__name__}: {exc})",
+                                    f"无法构建路网（{type(exc).__name__}：{exc}）",
+                                    fix_en="check the file is an OSM extract (.osm or .osm.pbf)",
+                                    fix_zh="检查文件是否为 OSM 数据（.osm 或 .osm.pbf）"))
+            raise_for_problems(problems)
+        problems.extend(roads_problems(project.roads, spec))
+        problems.extend(offset_problems({n: layers[n] for n in _POINT_LAYERS}, config.layers, project.roads, crs))
+    raise_for_problems(problems)
     return project
