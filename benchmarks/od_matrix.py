@@ -145,7 +145,7 @@ def _pandana(G, so, sd, cutoff, out):
     from siting.network.cache import graph_cache
 
     cache = graph_cache(G)
-    u, v, w = cache._edge_arrays(G, "length")
+    u, v, w = cache.edge_arrays(G, "length")
     t = time.perf_counter()
     net = pandana.Network(
         pd.Series(cache.xy[:, 0]), pd.Series(cache.xy[:, 1]), pd.Series(u), pd.Series(v),

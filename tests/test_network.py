@@ -173,6 +173,23 @@ def test_snap_polygon_uses_representative_point(three_nodes):
     assert s.node[0] == "B" and 20 < s.distance[0] < 121
 
 
+def test_entrances_override_polygon_snapping(three_nodes, caplog):
+    G, at = three_nodes
+    walled = shapely.Polygon([at(950, 20), at(1050, 20), at(1050, 120), at(950, 120)])
+    open_ = shapely.Polygon([at(-50, 20), at(50, 20), at(50, 120), at(-50, 120)])
+    compounds = gpd.GeoDataFrame(geometry=[walled, open_], index=["walled", "open"], crs=4326)
+    gates = gpd.GeoSeries(
+        [shapely.Point(at(1900, 50)), shapely.Point(at(1500, 400)), shapely.Point(at(0, 0))],
+        index=["walled", "walled", "elsewhere"],
+        crs=4326,
+    )
+    with caplog.at_level(logging.WARNING, logger="siting.network"):
+        s = nw.snap(G, compounds, entrances=gates)
+    assert list(s.node) == ["C", "A"]  # the nearer gate wins; no gate: representative point
+    assert s.distance[0] == pytest.approx(np.hypot(100, 50), abs=1e-6)
+    assert "1 entrance(s) name no row" in caplog.text
+
+
 def test_max_distance_reported_and_excluded(three_nodes, caplog):
     G, at = three_nodes
     pts = gpd.GeoDataFrame(

@@ -72,7 +72,6 @@ def _reach(csr, src_pos, src_leg, tgt_pos, tgt_leg, cutoff, chunk_bytes):
         pair, t_pt = _expand(c, t_groups)
         r, base = r[pair] + start, base[pair] + tgt_leg[t_pt]
         pair, s_pt = _expand(r, s_groups)
-        # same order as networkx users write it: snap leg + path + snap leg
         total = src_leg[s_pt] + base[pair]
         keep = total <= cutoff
         out.append((s_pt[keep], t_pt[pair][keep], total[keep]))
@@ -123,11 +122,11 @@ def od_matrix(
     -------
     scipy.sparse.csr_array
         Shape ``(len(origins), len(destinations))`` in input order. Stored entries are
-        the reachable pairs; **absent means unreachable within the cutoff**, and a
-        stored 0.0 (same node, zero snap legs) is an explicit zero that is kept: use
-        ``.indices``/``.data`` or ``.nonzero()`` on ``M != M + 1``, never ``.toarray()``
-        alone, to tell them apart. Arithmetic that prunes zeros (``eliminate_zeros``)
-        loses them.
+        the reachable pairs; **absent means unreachable within the cutoff**. A total of
+        exactly 0 (same node, zero snap legs) is stored as an explicit zero, so read
+        entries with ``M.tocoo()`` (``row``, ``col``, ``data``) or ``M.indptr``/``M.indices``
+        rather than ``M.toarray()``, which shows absent pairs as 0 too. Operations that
+        prune zeros (``eliminate_zeros``, some arithmetic) drop them.
 
     Notes
     -----

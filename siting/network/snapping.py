@@ -82,7 +82,9 @@ def _as_geoseries(points) -> gpd.GeoSeries:
     return points
 
 
-def snap(G: nx.MultiDiGraph, points, max_distance: float = DEFAULT_MAX_SNAP, *, crs=None) -> SnapResult:
+def snap(
+    G: nx.MultiDiGraph, points, max_distance: float = DEFAULT_MAX_SNAP, *, entrances=None, crs=None
+) -> SnapResult:
     """Match each point (or polygon) to its nearest network node.
 
     Parameters
@@ -94,6 +96,11 @@ def snap(G: nx.MultiDiGraph, points, max_distance: float = DEFAULT_MAX_SNAP, *, 
     max_distance : float
         Metres. Farther points are reported in ``SnapResult.excluded`` (and a warning
         is logged) and get no OD entries or service areas.
+    entrances : GeoDataFrame or GeoSeries of points, optional
+        Gates of walled compounds: each entrance's index label names the row of
+        ``points`` it belongs to (several per row allowed). A row with entrances snaps
+        from whichever of its entrances is nearest to a node, so a compound is not
+        joined to the road behind its wall; the distance is measured from that gate.
     crs : optional
         Metric CRS override (default: :func:`graph_metric_crs`).
 
@@ -101,11 +108,11 @@ def snap(G: nx.MultiDiGraph, points, max_distance: float = DEFAULT_MAX_SNAP, *, 
     -------
     SnapResult
     """
-    return _snap(graph_cache(G, crs), points, max_distance)
+    return _snap(graph_cache(G, crs), points, max_distance, entrances)
 
 
-def _snap(cache: _GraphCache, points, max_distance: float) -> SnapResult:
-    geoms = _as_geoseries(points)
+def _nearest(cache: _GraphCache, geoms: gpd.GeoSeries):
+    """Nearest node id and straight-line metres for each geometry (None/NaN if missing)."""
     metric = geoms.to_crs(cache.crs).to_numpy()
     missing = shapely.is_missing(metric) | shapely.is_empty(metric)
     is_point = shapely.get_type_id(metric) == 0
@@ -119,6 +126,29 @@ def _snap(cache: _GraphCache, points, max_distance: float) -> SnapResult:
         xy = np.column_stack([shapely.get_x(pts[ok]), shapely.get_y(pts[ok])])
         distance[ok], pos = cache.tree.query(xy)
         node[ok] = cache.nodes[pos]
+    return node, distance
+
+
+def _snap(cache: _GraphCache, points, max_distance: float, entrances=None) -> SnapResult:
+    geoms = _as_geoseries(points)
+    node, distance = _nearest(cache, geoms)
+    if entrances is not None:
+        gates = _as_geoseries(entrances)
+        if not geoms.index.is_unique:
+            raise NetworkError(
+                "Entrances refer to rows by index label, but the points' index has duplicates.",
+                "出入口按索引标签对应要素，但要素索引存在重复值。",
+            )
+        g_node, g_dist = _nearest(cache, gates)
+        row = geoms.index.get_indexer(gates.index)
+        if (row < 0).any():
+            logger.warning("%d entrance(s) name no row of the points and are ignored.", int((row < 0).sum()))
+        if node.dtype != g_node.dtype:
+            node = node.astype(object)
+        # farthest gate first, so each row ends with its nearest gate
+        for k in np.argsort(-np.nan_to_num(g_dist, nan=np.inf), kind="stable"):
+            if row[k] >= 0 and np.isfinite(g_dist[k]):
+                node[row[k]], distance[row[k]] = g_node[k], g_dist[k]
     result = SnapResult(geoms.index, node, distance, float(max_distance), cache.crs)
     n_out = int((~result.snapped).sum())
     if n_out:
