@@ -395,7 +395,8 @@ def write_audit(result: AuditResult, out_dir, lang: str = "zh") -> dict:
     compounds = result.compounds[comp_cols + ["geometry"]]
     childcare = result.childcare[[c for c in cc_cols if c in result.childcare] + ["geometry"]]
     tables = {
-        "townships": localise(result.townships, lang),
+        # Township rank 1 is the lowest places per 1,000: say so in the header.
+        "townships": localise(result.townships.rename(columns={"rank": "shortfall_rank"}), lang),
         "compounds": localise(compounds, lang),
         "childcare": localise(childcare, lang),
         "guidance": localise(result.guidance, lang),

@@ -209,7 +209,7 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
         curve_rows.append({"p": k, "places_served": float(res.objective), "share_of_unmet": float(res.objective / weights.sum())
                            if weights.sum() else 0.0, "cost": float(candidates["cost"].to_numpy()[sel].sum()),
                            "net_cost": float(candidates["net_cost"].to_numpy()[sel].sum()), "status": res.status,
-                           "gap": float(res.gap)})
+                           "mip_gap": float(res.gap)})
     curve = pd.DataFrame(curve_rows)
     if budget > 0:
         fits = curve[curve["cost"] <= budget]
@@ -222,7 +222,7 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
         sites = candidates.iloc[0:0].assign(rank=[], places_served=[], compounds=[], compounds_count=[], population_covered=[])
         return OptimizeResult(sites, candidates, curve, demand, None, scenario)
     res = solutions.get(chosen_p) or _model(cost, weights, chosen_p, caps, config).solve(time_limit=time_limit)
-    sites = _describe(res, candidates, demand, cost, weights)
+    sites = _size_to_demand(_describe(res, candidates, demand, cost, weights), config)
     scenario.update(status=res.status, gap=float(res.gap), objective=float(res.objective),
                     unmet_total=float(weights.sum()), model=config["optimize.model"])
     return OptimizeResult(sites, candidates, curve, demand, res, scenario)
@@ -253,6 +253,25 @@ def _describe(res, candidates, demand, cost, weights) -> gpd.GeoDataFrame:
     return sites.reset_index(drop=True)
 
 
+def _size_to_demand(sites: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
+    """Suggest the classes each site needs for the places it serves (at most its capacity), and cost those.
+
+    The model opens a site at its largest size; a site serving 22 places needs 2 classes, not 3.
+    """
+    size = config["optimize.class_size"]
+    sites = sites.copy()
+    sites["capacity_classes"] = sites["classes"]
+    sites["capacity_places"] = sites["places"]
+    per_class_cost = sites["cost"] / sites["classes"]
+    classes = np.ceil(sites["places_served"].to_numpy() / size - 1e-9).astype(int)
+    sites["classes"] = np.clip(classes, 1, sites["capacity_classes"].to_numpy())
+    sites["places"] = sites["classes"] * size
+    sites["cost"] = sites["classes"] * per_class_cost
+    sites["subsidy"] = sites["classes"] * config["policy.start_up_subsidy_per_class"]
+    sites["net_cost"] = sites["cost"] - sites["subsidy"]
+    return sites
+
+
 def write_optimize(opt: OptimizeResult, out_dir, lang: str = "zh") -> dict:
     """``proposals.gpkg`` (sites, candidates), ``proposals.csv`` and ``coverage_curve.csv``."""
     from pathlib import Path
@@ -261,6 +280,7 @@ def write_optimize(opt: OptimizeResult, out_dir, lang: str = "zh") -> dict:
 
     out = Path(out_dir)
     paths = {"proposals_gpkg": write_gpkg({"sites": opt.sites, "candidates": opt.candidates}, out / "proposals.gpkg")}
-    paths["proposals_csv"] = write_csv(localise(opt.sites, lang), out / "proposals.csv")
+    sites = opt.sites.drop(columns=["kind"]) if lang == "zh" else opt.sites.drop(columns=["kind_label"])
+    paths["proposals_csv"] = write_csv(localise(sites, lang), out / "proposals.csv")
     paths["curve_csv"] = write_csv(localise(opt.curve, lang), out / "coverage_curve.csv")
     return paths

@@ -95,6 +95,7 @@ def _load_roads(config: Config, boundary: gpd.GeoDataFrame, network_type: str) -
         network_type=network_type,
         clip=clip,
         largest_component=bool(config["network.largest_component"]),
+        simplify=bool(config["network.simplify"]),
     )
 
 

@@ -51,6 +51,10 @@ def test_generated_site_serves_all_unmet_places(tiny):
     assert s["rank"] == 1 and s["id"] == "G:01"
     assert s["places_served"] == pytest.approx(9.6288)
     assert s["compounds"] == "甲二小区" and s["population_covered"] == pytest.approx(2040)
+    # Sized to what it serves: ceil(9.6288 / 20) = 1 class of the 3 possible, 20 places,
+    # 600,000 yuan, less the 20,000 yuan start-up subsidy.
+    assert (s["capacity_classes"], s["classes"], s["places"]) == (3, 1, 20)
+    assert (s["cost"], s["subsidy"], s["net_cost"]) == (600_000, 20_000, 580_000)
 
 
 def test_coverage_curve_is_non_decreasing_and_bounded(tiny):
