@@ -304,12 +304,17 @@ def township_table(townships: gpd.GeoDataFrame, compounds: pd.DataFrame, childca
 
 
 def guidance_check(townships: gpd.GeoDataFrame, health: gpd.GeoDataFrame, table: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """The "1+8+N" guidance system: 1 district centre, a station per township, ≥ 1 teacher per 10,000."""
+    """The "1+8+N" guidance system: 1 district centre, a station per township, ≥ 1 teacher per 10,000.
+
+    Teachers in post come from ``guidance.teachers`` ({township: count}); where unknown, ``teachers_known``
+    is empty and ``teachers_ok`` undecided.
+    """
     per = config["policy.guidance_teachers_per_10000"]
+    known: dict = config["guidance.teachers"]
     rows = []
     centres = health[health["kind"] == "mch_centre"]
     rows.append({"level": "district_centre", "township": "全区", "host": "；".join(centres["name"]) or None,
-                 "ok": len(centres) > 0, "teachers_required": None,
+                 "ok": len(centres) > 0, "teachers_required": None, "teachers_known": None,
                  "note": "依托区妇幼保健计划生育服务中心设区指导中心" if len(centres) else "缺少区妇幼保健计划生育服务中心，无法设立区指导中心"})
     hosts = health[health["kind"].isin(["township_health_centre", "community_health_centre"])]
     pops = dict(zip(table["township"], table["population"]))
@@ -317,16 +322,23 @@ def guidance_check(townships: gpd.GeoDataFrame, health: gpd.GeoDataFrame, table:
         host = hosts[hosts["township"] == name]
         pop = pops.get(name, 0.0)
         need = math.ceil(pop / 10000.0 * per) if pop > 0 else 0
+        have = known.get(name)
+        note = "依托乡镇卫生院（社区卫生服务中心）设指导站" if len(host) else "本乡镇（街道）无卫生院或社区卫生服务中心，指导站无依托"
+        if have is not None and have < need:
+            note += f"；指导教师 {have} 名，按每万人口 {per:g} 名需 {need} 名，缺 {need - have} 名"
         rows.append({"level": "township_station", "township": name, "host": "；".join(host["name"]) or None,
-                     "ok": len(host) > 0, "teachers_required": need,
-                     "note": "依托乡镇卫生院（社区卫生服务中心）设指导站" if len(host) else "本乡镇（街道）无卫生院或社区卫生服务中心，指导站无依托"})
+                     "ok": len(host) > 0, "teachers_required": need, "teachers_known": have, "note": note})
     district_pop = float(table.loc[table["kind"] == "district", "population"].sum())
-    rows.append({"level": "teachers", "township": "全区", "host": None, "ok": None,
-                 "teachers_required": math.ceil(district_pop / 10000.0 * per),
+    total_known = sum(v for v in known.values()) if known else None
+    need_total = math.ceil(district_pop / 10000.0 * per)
+    rows.append({"level": "teachers", "township": "全区", "host": None,
+                 "ok": None if total_known is None else total_known >= need_total,
+                 "teachers_required": need_total, "teachers_known": total_known,
                  "note": f"每万人口不低于 {per:g} 名婴幼儿照护指导教师"})
     out = pd.DataFrame(rows)
-    stations = int(out.loc[out["level"] == "township_station", "ok"].sum())
-    out.attrs["stations_present"] = stations
+    out["teachers_required"] = pd.array(out["teachers_required"], dtype="Int64")
+    out["teachers_known"] = pd.array(out["teachers_known"], dtype="Int64")
+    out.attrs["stations_present"] = int(out.loc[out["level"] == "township_station", "ok"].sum())
     out.attrs["stations_target"] = config["policy.guidance_stations"]
     return out
 

@@ -81,6 +81,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "host": ("依托机构", "Host"),
     "ok": ("是否具备", "In place"),
     "teachers_required": ("需配指导教师", "Teachers required"),
+    "teachers_known": ("现有指导教师", "Teachers in post"),
     "note": ("备注", "Note"),
     "compound_id": ("小区编号", "Compound"),
     "facility_id": ("设施编号", "Facility"),

@@ -184,3 +184,13 @@ def test_standards_check_flags_class_size_ratio_and_floor(tiny_config):
     assert "最大班额 25 人超过托大班上限 20 人" in issues
     assert "保育人员 5 人，按 1:7 在托 42 人需 6 人" in issues  # ceil(42 / 7) = 6
     assert "婴幼儿用房在 4 层，超过 3 层" in issues
+
+
+def test_guidance_teachers_in_post_are_compared(tiny_config):
+    # 甲街道 has 5,000 residents → ceil(0.5) = 1 teacher required; 0 in post is a shortfall of 1.
+    _, r = _audit(tiny_config, **{"guidance.teachers": {"甲街道": 0, "乙镇": 2}})
+    g = r.guidance.set_index(["level", "township"])
+    assert g.loc[("township_station", "甲街道"), "teachers_known"] == 0
+    assert "缺 1 名" in g.loc[("township_station", "甲街道"), "note"]
+    assert "缺" not in g.loc[("township_station", "乙镇"), "note"]
+    assert g.loc[("teachers", "全区"), "teachers_known"] == 2 and bool(g.loc[("teachers", "全区"), "ok"])

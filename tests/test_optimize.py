@@ -77,3 +77,13 @@ def test_budget_buys_the_plan_that_fits(tiny):
     o = optimize(p, r, budget=2_000_000.0, max_p=3)
     assert o.scenario["p"] >= 1
     assert o.sites["cost"].sum() <= 2_000_000.0
+
+
+def test_employer_facilities_are_candidates(tiny_config):
+    csv = tiny_config.parent / "childcare.csv"
+    csv.write_text(csv.read_text(encoding="utf-8-sig") + "E1,港务公司托育室,单位自办,15,1,是,是,否,119.2120,35.1110\n",
+                   encoding="utf-8")
+    p = load_project(tiny_config)
+    c = candidate_sites(p).set_index("id")
+    # 1 class at 200,000 yuan, less the 20,000 yuan start-up subsidy.
+    assert c.loc["E:E1", ["kind", "classes", "places", "cost", "net_cost"]].tolist() == ["employer", 1, 20, 200_000, 180_000]
