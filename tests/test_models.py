@@ -115,6 +115,10 @@ def test_mclp_service_distance_is_inclusive():
     res = MCLP.from_cost_matrix(COST, W, 1.999, 1).solve()
     assert res.selected.tolist() == [2] and res.objective == 7
     assert MCLP.from_cost_matrix(COST, W, 2.0, 1).solve().objective == 17
+    # An infinite service distance still leaves unreachable pairs uncovered.
+    cost = np.where(np.arange(3) == 2, np.inf, COST)
+    assert MCLP.from_cost_matrix(cost, W, np.inf, 1).solve().objective == 19
+    assert MCLP.from_cost_matrix(np.full((2, 2), np.inf), [1, 1], np.inf, 1).solve().objective == 0
 
 
 def test_mclp_existing_not_counted_in_p():

@@ -145,6 +145,8 @@ class CostMatrix:
         """Boolean CSR: demand i is covered by column j (cost <= distance, inclusive)."""
         if self._csr is None:
             mask = self._dense <= distance
+            if not np.isfinite(distance):  # inf <= inf: unreachable must stay uncovered
+                mask &= np.isfinite(self._dense)
             return sp.csr_array(_dense_to_csr(mask, mask), dtype=bool)
         return _mask_csr(self._csr, self._csr.data <= distance, boolean=True)
 

@@ -253,7 +253,13 @@ class MCLP:
             return self._result(start_cols, out.status if out.status != "no_solution" else "time_limit",
                                 float("inf"), "highs-mip", t0, reason=status_reason(out.status, time_limit))
         chosen = np.flatnonzero(out.x[:k] > 0.5)
-        return self._result(chosen, out.status, out.gap, "highs-mip", t0, bound=out.bound)
+        # Stopped before HiGHS had a bound (e.g. during presolve): all coverable weight is one.
+        trivial = self._offset(red) + float(red.weight.sum())
+        bound, gap = out.bound, out.gap
+        if out.status == "time_limit" and not bound <= trivial:
+            bound = trivial
+            gap = (trivial - out.objective) / trivial if trivial > 0 else 0.0
+        return self._result(chosen, out.status, gap, "highs-mip", t0, bound=bound)
 
     def solve_heuristic(self) -> LocationResult:
         """Greedy + interchange, with the gap to the LP relaxation bound (status ``"heuristic"``)."""
