@@ -298,7 +298,7 @@ def offline_map(location, zoom_start: int = 12, *, max_zoom: int = 18, min_zoom:
     return m
 
 
-def make_self_contained(html: str, *, icons: bool | None = None) -> str:
+def make_self_contained(html: str, *, icons: bool | None = None, allow: tuple[str, ...] | list[str] = ()) -> str:
     """Inline every CDN script and stylesheet of a folium page from the vendored copies.
 
     Parameters
@@ -309,6 +309,10 @@ def make_self_contained(html: str, *, icons: bool | None = None) -> str:
         Inline the icon assets (Font Awesome, glyphicons, awesome-markers CSS, rotate CSS).
         ``None`` (default) inlines them only if the page uses ``folium.Icon`` or ``fa-``/
         ``glyphicon`` classes; ``False`` always drops them; ``True`` always inlines them.
+    allow : sequence of str, optional
+        URL prefixes the page may still fetch, e.g. the tile URL template of an online basemap
+        (``"https://tile.openstreetmap.org/"``). Scripts and stylesheets are inlined all the
+        same; only URLs starting with one of these prefixes are let through.
 
     Returns
     -------
@@ -363,7 +367,7 @@ def make_self_contained(html: str, *, icons: bool | None = None) -> str:
             "地图含有 MarkerCluster 但未设置最大缩放级别，页面会报错“Map has no maxZoom specified”。"
             "请用 siting.maps.offline_map(...) 创建地图，或设置 m.options['max_zoom']。",
         )
-    remaining = list(dict.fromkeys(unknown + external_urls(out)))
+    remaining = [u for u in dict.fromkeys(unknown + external_urls(out)) if not u.startswith(tuple(allow))]
     if remaining:
         listed = "\n  ".join(remaining)
         raise SitingError(
@@ -379,7 +383,7 @@ def make_self_contained(html: str, *, icons: bool | None = None) -> str:
 
 
 def save_map(m: "folium.Map", path: str | os.PathLike, offline: bool = True, *, icons: bool | None = None,
-             deterministic: bool = True) -> Path:
+             deterministic: bool = True, allow: tuple[str, ...] | list[str] = ()) -> Path:
     """Render a folium map and write it atomically.
 
     Parameters
@@ -394,6 +398,8 @@ def save_map(m: "folium.Map", path: str | os.PathLike, offline: bool = True, *, 
         Passed to ``make_self_contained``.
     deterministic : bool, default True
         Replace folium's random element ids (``stable_ids``) so the same map gives the same bytes.
+    allow : sequence of str, optional
+        URL prefixes the page may fetch (an online basemap's tiles); passed to ``make_self_contained``.
 
     Returns
     -------
@@ -418,7 +424,7 @@ def save_map(m: "folium.Map", path: str | os.PathLike, offline: bool = True, *, 
     if deterministic:
         html = stable_ids(html)
     if offline:
-        html = make_self_contained(html, icons=icons)
+        html = make_self_contained(html, icons=icons, allow=allow)
     data = html.encode("utf-8")
 
     path.parent.mkdir(parents=True, exist_ok=True)

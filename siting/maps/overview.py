@@ -10,12 +10,13 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement, Template
+from branca.element import Element
 
 from ..i18n import t
+from .offline import offline_map
 from ..schema import LABELS
 
-__all__ = ["overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "ROAD_STYLE"]
+__all__ = ["overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "road_class", "ROAD_STYLE"]
 
 # Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
 ROAD_STYLE = {
@@ -37,22 +38,54 @@ PARCEL_COLOUR = "#5c940d"
 COMPOUND_COLOURS = {"compound": "#4263eb", "village": "#845ef7"}
 
 
-def _round_coords(geom, ndigits: int = 5):
-    # 1e-5 degrees ≈ 1 m: keeps the file small without visible loss.
-    return shapely.set_precision(geom, 10 ** -ndigits)
+def _round_coords(geom, ndigits: int = 5, transform=None):
+    """Round coordinates to ``ndigits`` decimals (1e-5° ≈ 1 m: small files, no visible loss).
+
+    ``transform`` (an ``(n, 2) array -> (n, 2) array`` function, e.g. WGS84 → GCJ-02) is applied
+    first. Works on one geometry or an array of them; rounding with numpy keeps the JSON short
+    (``35.112``, not ``35.111999999999995``).
+    """
+
+    def f(xy):
+        if transform is not None:
+            xy = transform(xy)
+        return np.round(xy, ndigits)
+
+    return shapely.transform(geom, f)
 
 
 def base_map(bounds, max_zoom: int = 18) -> folium.Map:
     """An empty map fitted to ``bounds`` (minx, miny, maxx, maxy), with no tiles (offline) and a scale bar."""
     minx, miny, maxx, maxy = bounds
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=11,
-                   max_zoom=max_zoom, control_scale=True, prefer_canvas=True)
+    m = offline_map([(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11, max_zoom=max_zoom,
+                    control_scale=True, prefer_canvas=True)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
-def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道路") -> None:
-    """Draw the road graph as light lines, one MultiLineString per highway class."""
+def road_class(data: dict) -> str:
+    """The OSM highway class of an edge (the first one when osmnx merged several)."""
+    hw = data.get("highway", "")
+    return str(hw[0] if isinstance(hw, list) and hw else hw)
+
+
+def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道路", *, classes=None,
+              transform=None, simplify: float = 0.0, show: bool = True) -> None:
+    """Draw the road graph as light lines, one MultiLineString per highway class.
+
+    Parameters
+    ----------
+    clip : shapely geometry, optional
+        Keep only the roads inside it (WGS84).
+    classes : collection of str, optional
+        Highway classes to draw (``None``: all).
+    transform : callable, optional
+        ``(n, 2) -> (n, 2)`` coordinate function applied before drawing (e.g. to GCJ-02).
+    simplify : float
+        Douglas–Peucker tolerance in degrees (0: none).
+    show : bool
+        Whether the layer is on when the page opens.
+    """
     by_class: dict[str, list] = {}
     seen = set()
     for u, v, data in graph.edges(data=True):
@@ -60,8 +93,9 @@ def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道
         if key in seen:
             continue
         seen.add(key)
-        hw = data.get("highway", "")
-        hw = hw[0] if isinstance(hw, list) else hw
+        hw = road_class(data)
+        if classes is not None and hw not in classes:
+            continue
         geom = data.get("geometry")
         if geom is None:
             nu, nv = graph.nodes[u], graph.nodes[v]
@@ -74,10 +108,12 @@ def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道
             lines = lines.intersection(clip)
             if lines.is_empty:
                 continue
+        if simplify:
+            lines = shapely.simplify(lines, simplify)
         width, colour = ROAD_STYLE.get(hw, _OTHER_ROAD)
         features.append({"type": "Feature", "properties": {"highway": hw, "w": width, "c": colour},
-                         "geometry": shapely.geometry.mapping(_round_coords(lines))})
-    group = folium.FeatureGroup(name=name, show=True)
+                         "geometry": shapely.geometry.mapping(_round_coords(lines, transform=transform))})
+    group = folium.FeatureGroup(name=name, show=show)
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         style_function=lambda f: {"color": f["properties"]["c"], "weight": f["properties"]["w"], "opacity": 0.9},
@@ -120,27 +156,54 @@ def add_layer(m, gdf: gpd.GeoDataFrame, name: str, fields: dict[str, str], colou
     return group
 
 
-def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None) -> None:
-    notice = (f'<div style="color:#c92a2a;font-weight:bold;margin-top:4px">{escape(demo_notice)}</div>'
+def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None, notes=()) -> None:
+    """A fixed title box in the upper left: title, subtitle lines, red demo notice, grey notes."""
+    notice = (f'<div id="siting-demo" style="color:#c92a2a;font-weight:bold;margin-top:4px">{escape(demo_notice)}</div>'
               if demo_notice else "")
+    lines = "".join(f'<div style="font-size:12px;color:#555">{escape(line)}</div>'
+                    for line in ([subtitle] if isinstance(subtitle, str) else list(subtitle)) if line)
+    extra = "".join(f'<div class="siting-note" style="font-size:12px;color:#1864ab;margin-top:2px">{escape(n)}</div>'
+                    for n in notes)
     html = (
         '<div id="siting-title" style="position:fixed;top:10px;left:60px;z-index:9999;background:rgba(255,255,255,.92);'
-        'padding:8px 12px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:sans-serif">'
-        f'<div style="font-size:17px;font-weight:bold">{escape(title)}</div>'
-        f'<div style="font-size:12px;color:#555">{escape(subtitle)}</div>{notice}</div>'
+        'padding:8px 12px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:sans-serif;max-width:60%">'
+        f'<div style="font-size:17px;font-weight:bold">{escape(title)}</div>{lines}{notice}{extra}</div>'
     )
     m.get_root().html.add_child(Element(html))
 
 
-def add_legend(m, title: str, items: list[tuple[str, str]]) -> None:
-    """A fixed legend in the lower left: (colour, label) pairs."""
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;background:{c};margin-right:6px;'
-        f'border-radius:6px;vertical-align:middle"></span>{escape(label)}</div>' for c, label in items)
+_SWATCH = {
+    "dot": "width:12px;height:12px;border-radius:6px;background:{c}",
+    "ring": "width:10px;height:10px;border-radius:6px;background:#fff;border:3px solid {c}",
+    "hollow": "width:10px;height:10px;border-radius:6px;background:#fff;border:2px solid {c}",
+    "area": "width:14px;height:10px;background:{c};opacity:.6;border:1px solid {c}",
+    "line": "width:16px;height:0;border-top:2px dashed {c}",
+    "number": "width:16px;height:16px;border-radius:8px;background:{c};color:#fff;font-size:10px;"
+              "text-align:center;line-height:16px;border:2px solid #fcc419",
+}
+
+
+def add_legend(m, title: str, items) -> None:
+    """A fixed legend in the lower left.
+
+    ``items`` are ``(colour, label)`` pairs (a dot), ``(colour, label, shape)`` with shape one of
+    ``dot``, ``ring``, ``hollow``, ``area``, ``line``, ``number``, or ``(None, heading)`` for a
+    sub-heading.
+    """
+    rows = []
+    for item in items:
+        colour, label, shape = (*item, "dot")[:3]
+        if colour is None:
+            rows.append(f'<div style="font-weight:bold;margin-top:4px">{escape(label)}</div>')
+            continue
+        text = "1" if shape == "number" else ""
+        rows.append(f'<div><span style="display:inline-block;{_SWATCH[shape].format(c=colour)};margin-right:6px;'
+                    f'vertical-align:middle;box-sizing:content-box">{text}</span>{escape(label)}</div>')
     html = (
-        '<div id="siting-legend" style="position:fixed;bottom:30px;left:10px;z-index:9999;background:rgba(255,255,255,.92);'
-        'padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif">'
-        f'<div style="font-weight:bold;margin-bottom:4px">{escape(title)}</div>{rows}</div>'
+        '<div id="siting-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;background:rgba(255,255,255,.92);'
+        'padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif;'
+        'max-height:calc(100% - 200px);overflow-y:auto">'
+        f'<div style="font-weight:bold;margin-bottom:4px">{escape(title)}</div>{"".join(rows)}</div>'
     )
     m.get_root().html.add_child(Element(html))
 

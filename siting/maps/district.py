@@ -1,0 +1,772 @@
+"""Maps for township heads: audit status of every compound, facilities, service areas, proposed sites.
+
+``district_map`` draws one Folium map (the whole district, or one township with ``township=``);
+``write_maps`` writes the district map, one map per township and an ``index.html`` linking them.
+Pages are self-contained (work offline) unless an online basemap is asked for; then only the
+basemap's tile URLs are fetched. AMap tiles are GCJ-02, so with ``basemap="amap"`` every overlay
+is shifted WGS84 → GCJ-02 to line up with them (天地图 is CGCS2000 ≈ WGS84 and needs no shift).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element
+from shapely.ops import substring
+
+from ..crs import wgs84_to_gcj02
+from ..errors import ConfigError
+from ..output import write_text
+from ..schema import LABELS
+from ..tables import VALUES
+from .offline import offline_map, save_map
+from .overview import _round_coords, add_legend, add_roads, add_title, childcare_kind_for_map, overview_map
+
+__all__ = ["district_map", "write_maps", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
+           "MAJOR_ROADS", "TOWNSHIP_MARGIN_M"]
+
+# The district map draws only these road classes (and the borders); township maps draw every road.
+MAJOR_ROADS = frozenset({"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+                         "secondary", "secondary_link", "tertiary", "tertiary_link"})
+# A township map also shows the facilities, parcels and sites this close to the township (metres).
+TOWNSHIP_MARGIN_M = 1000.0
+_SERVICE_AREA_SIMPLIFY_M = 8.0
+_MAX_SERVICE_AREA_THRESHOLDS = 3
+
+FLAG_COLOURS = {"covered": "#2f9e44", "under_served": "#f59f00", "no_facility": "#e03131"}
+VIOLATION_COLOUR = "#000000"
+VIOLATIONS = ("delivered_without_facility", "overdue")
+FACILITY_COLOURS = {"nursery": "#1971c2", "kindergarten_tuoban": "#22b8cf", "kindergarten": "#868e96",
+                    "employer": "#6741d9", "community": "#ae3ec9"}
+HEALTH_COLOUR = "#e64980"
+PARCEL_COLOUR = "#a0522d"
+SITE_COLOUR = "#343a40"
+SERVICE_AREA_COLOUR = "#339af0"
+
+# key → (Chinese, English)
+_TEXT = {
+    "title": ("{name} 托育服务评估与选址建议", "{name}: childcare audit and proposed sites"),
+    "data_date": ("数据日期：{date}　评估基准日：{as_of}", "Data date: {date}   Audit as of: {as_of}"),
+    "summary": ("每千人口托位 {per:.2f}（目标 {target:.2f}）；问题小区 {flagged} 个；建议点位 {sites} 个",
+                "{per:.2f} places per 1,000 (target {target:.2f}); {flagged} flagged compounds; {sites} proposed sites"),
+    "demo": ("演示数据（合成）", "Demo data (synthetic)"),
+    "gcj02": ("叠加图层已转换为 GCJ-02 以对齐高德底图", "Overlays shifted to GCJ-02 to line up with the AMap basemap"),
+    "district_border": ("行政区边界", "District boundary"),
+    "townships": ("乡镇（街道）边界", "Township borders"),
+    "roads_major": ("道路（县道及以上）", "Roads (tertiary and above)"),
+    "roads": ("道路", "Roads"),
+    "compounds": ("居住小区与村庄（评估结果）", "Compounds and villages (audit)"),
+    "childcare": ("托育机构与幼儿园", "Childcare facilities"),
+    "health": ("医疗卫生机构", "Health facilities"),
+    "parcels": ("闲置与低效用地", "Idle and inefficient land"),
+    "service_areas": ("托育设施步行服务范围（{d}）", "Walking service areas of childcare ({d})"),
+    "sites": ("建议新增托育点位（按优先序）", "Proposed sites (by rank)"),
+    "legend": ("图例", "Legend"),
+    "violation": ("黑色粗边框：交付未配套或逾期未整改（违规）", "Thick black outline: delivered without facility or overdue"),
+    "index_title": ("{name} 托育服务地图", "{name}: childcare maps"),
+    "index_district": ("全区地图", "District map"),
+    "index_overview": ("现状总览（全部图层）", "Overview (every input layer)"),
+    "index_townships": ("乡镇（街道）地图", "Township maps"),
+    "index_note": ("所有地图均可离线打开；点击地图上的要素查看详情。", "Every map works offline; click a feature for details."),
+    "index_online": ("底图：{basemap}（需联网加载底图瓦片）", "Basemap: {basemap} (tiles need the internet)"),
+}
+
+_FLAG_EN = {"covered": "Covered", "under_served": "Under-served", "no_facility": "No facility in reach"}
+_COMPLIANCE_EN = {"compliant": "Compliant", "delivered_without_facility": "Delivered without facility (violation)",
+                  "remediate_by_deadline": "Remediate by deadline", "overdue": "Overdue",
+                  "plan_with_housing": "Plan with the housing"}
+_FACILITY_KIND = {
+    "zh": {"nursery": "托育机构", "kindergarten_tuoban": "幼儿园（有托班）", "kindergarten": "幼儿园（无托班）",
+           "employer": "单位自办托育", "community": "社区托育点"},
+    "en": {"nursery": "Nursery", "kindergarten_tuoban": "Kindergarten with 托班 (toddler classes)",
+           "kindergarten": "Kindergarten without 托班", "employer": "Employer-run", "community": "Community point"},
+}
+
+
+def _t(key: str, lang: str, **kw) -> str:
+    zh, en = _TEXT[key]
+    text = zh if lang == "zh" else en
+    return text.format(**kw) if kw else text
+
+
+# ---------------------------------------------------------------------------------------------
+# Basemaps
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """An online (or no) basemap: tile layers as (name, url template, attribution, subdomains)."""
+
+    key: str
+    label: str
+    tiles: tuple[tuple[str, str, str, str], ...] = ()
+    gcj02: bool = False
+
+    @property
+    def allow(self) -> tuple[str, ...]:
+        """URL prefixes the page may fetch: the tile templates up to their query string.
+
+        (folium writes ``&`` in a tile URL as ``\\u0026``, so the query is not matched.)
+        """
+        return tuple(dict.fromkeys(url.split("?", 1)[0] for _, url, _, _ in self.tiles))
+
+    @property
+    def online(self) -> bool:
+        return bool(self.tiles)
+
+
+BASEMAPS = ("none", "osm", "tianditu", "amap")
+_TIANDITU = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+             "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}"
+             "&tk={token}")
+
+
+def resolve_basemap(project, basemap: str | None = None, lang: str = "zh") -> Basemap:
+    """The basemap to draw: ``basemap`` or else config ``maps.basemap`` (``"none"``: offline).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown basemap, or 天地图 without ``maps.tianditu_token``.
+    """
+    key = str(basemap if basemap is not None else (project.config["maps.basemap"] or "none")).strip().lower()
+    zh = lang == "zh"
+    if key == "none":
+        return Basemap("none", "无（离线，道路为矢量图层）" if zh else "none (offline, roads drawn as vectors)")
+    if key == "osm":
+        return Basemap("osm", "OpenStreetMap", (("OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                                                 "&copy; OpenStreetMap contributors", "abc"),))
+    if key == "tianditu":
+        token = str(project.config["maps.tianditu_token"] or "").strip()
+        if not token:
+            raise ConfigError(
+                "basemap 'tianditu' needs a 天地图 API key: set maps.tianditu_token = \"YOUR_KEY\" in the config "
+                "(get a browser key at https://console.tianditu.gov.cn/), or use basemap = \"none\" for an offline map.",
+                "天地图底图需要 API 密钥：请在配置中设置 maps.tianditu_token = \"您的密钥\"（在 https://console.tianditu.gov.cn/ "
+                "申请浏览器端密钥），或设置 basemap = \"none\" 使用离线地图。",
+            )
+        note = "cva" if zh else "eva"
+        attr = "&copy; 天地图 (国家地理信息公共服务平台), 审图号 GS(2024)0568号"
+        return Basemap("tianditu", "天地图" if zh else "Tianditu", (
+            ("天地图 矢量" if zh else "Tianditu", _TIANDITU.format(layer="vec", token=token), attr, "01234567"),
+            ("天地图 注记" if zh else "Tianditu labels", _TIANDITU.format(layer=note, token=token), attr, "01234567"),
+        ))
+    if key == "amap":
+        url = ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=" + ("zh_cn" if zh else "en")
+               + "&size=1&scale=1&style=8&x={x}&y={y}&z={z}")
+        return Basemap("amap", "高德地图" if zh else "AMap", (("高德地图" if zh else "AMap", url, "&copy; 高德地图 AutoNavi",
+                                                           "1234"),), gcj02=True)
+    raise ConfigError(
+        f"unknown basemap {key!r}: use one of {', '.join(BASEMAPS)} (maps.basemap in the config)",
+        f"未知底图 {key!r}：请使用 {'、'.join(BASEMAPS)} 之一（配置项 maps.basemap）",
+    )
+
+
+def _gcj02_xy(xy: np.ndarray) -> np.ndarray:
+    lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+
+def _missing(v) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(v, digits: int = 0, unit: str = "") -> str:
+    if _missing(v):
+        return "—"
+    text = f"{float(v):,.{digits}f}"
+    return f"{text} {unit}".rstrip() if unit else text
+
+
+def _money(v, lang: str) -> str:
+    if _missing(v):
+        return "—"
+    return f"{float(v) / 1e4:,.1f} 万元" if lang == "zh" else f"CNY {float(v):,.0f}"
+
+
+def _popup(title: str, rows, lang: str) -> str:
+    """Popup HTML: a bold title and a two-column table; rows with an empty value are left out.
+
+    Styling lives once in the page (``_POPUP_CSS``), not in every popup: the district map has
+    hundreds of them.
+    """
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{v if isinstance(v, _Html) else escape(str(v))}</td></tr>"
+                   for k, v in rows if not _missing(v) and str(v) != "")
+    return f'<div class="sp"><b>{escape(title)}</b><table>{body}</table></div>'
+
+
+_POPUP_CSS = ("<style>div.leaflet-container{background:#f4f3ee}"
+              ".sp{font:13px sans-serif;max-width:340px}.sp>b{font-size:14px}"
+              ".sp th{text-align:left;padding-right:8px;white-space:nowrap;vertical-align:top}"
+              "</style>")
+
+
+class _Html(str):
+    """A popup value that is already HTML."""
+
+
+def _chip(colour: str, text: str) -> _Html:
+    return _Html(f'<b style="color:{colour}">{escape(text)}</b>')
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+
+
+def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: dict, *, show: bool = True,
+                  transform=None, popup: bool = True) -> folium.FeatureGroup:
+    """Features as one GeoJSON layer; ``gdf`` has ``_k`` (key into ``styles``), ``_popup`` and ``_tip``.
+
+    Every feature carries ``properties.layer`` so tests and scripts can count features by layer.
+    Point features are drawn as circle markers (``styles`` may set ``radius``).
+    """
+    group = folium.FeatureGroup(name=name, show=show)
+    if len(gdf):
+        keep = [c for c in gdf.columns if c in ("id", "name", "township", "flag", "compliance", "rank", "kind",
+                                                "_k", "_popup", "_tip")]
+        data = gpd.GeoDataFrame(gdf[keep].copy(), geometry=_round_coords(np.asarray(gdf.geometry.values), transform=transform),
+                                crs=gdf.crs)
+        for c in keep:
+            data[c] = data[c].map(lambda v: None if _missing(v) else (v if isinstance(v, (int, float)) else str(v)))
+        data.insert(0, "layer", layer)
+        folium.GeoJson(
+            data.__geo_interface__,
+            style_function=lambda f: styles[f["properties"]["_k"]],
+            marker=folium.CircleMarker(radius=6, weight=1, fill=True),
+            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=380) if popup else None,
+            tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False),
+            highlight_function=None,
+        ).add_to(group)
+    group.add_to(parent)
+    return group
+
+
+def walk_service_areas(project, audit) -> gpd.GeoDataFrame:
+    """Walking service areas of the childcare facilities with toddler places, dissolved per distance.
+
+    Facilities: nurseries, kindergartens with 托班, employer and community points (a kindergarten
+    without 托班 is left out); distances: ``maps.service_area_walk`` (at most three, the smallest
+    ones). As :func:`siting.network.service_areas` (roads reached within the distance, less the
+    straight walk from the facility to its road node, cut part-way along the last edge, buffered
+    by ``SERVICE_AREA_BUFFER``), but one multi-source search and one buffer per distance for all
+    facilities together, since the map shows their union: seconds instead of minutes on a district.
+    Polygons are simplified by 15 m.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326, columns ``threshold`` (m) and geometry, largest first (drawing order).
+    """
+    from ..network import SERVICE_AREA_BUFFER, snap
+
+    empty = gpd.GeoDataFrame({"threshold": []}, geometry=[], crs="EPSG:4326")
+    thresholds = sorted(float(d) for d in (project.config["maps.service_area_walk"] or []))[:_MAX_SERVICE_AREA_THRESHOLDS]
+    cc = audit.childcare
+    fac = cc[(childcare_kind_for_map(cc) != "kindergarten").to_numpy() & (cc["places_supply"].fillna(0) > 0).to_numpy()]
+    G = project.roads
+    if not thresholds or len(fac) == 0 or G is None or G.number_of_nodes() == 0:
+        return empty
+    snapped = snap(G, fac.geometry, crs=project.crs)
+    ok = snapped.snapped
+    if not ok.any():
+        return empty
+    # Multi-source Dijkstra: each facility starts at its node with the straight walk already spent.
+    dist: dict = {}
+    heap = sorted((float(d), i, n) for i, (n, d) in enumerate(zip(snapped.node[ok], snapped.distance[ok])))
+    tmax = thresholds[-1]
+    tie = len(heap)
+    while heap:
+        d, _, u = heapq.heappop(heap)
+        if u in dist:
+            continue
+        dist[u] = d
+        for v, edges in G.adj[u].items():
+            if v not in dist:
+                nd = d + min(float(e.get("length", 0.0)) for e in edges.values())
+                if nd <= tmax:
+                    tie += 1
+                    heapq.heappush(heap, (nd, tie, v))
+    # Reached edges, oriented from u, in the metric CRS.
+    starts, lengths, lines = [], [], []
+    for u, v, data in G.edges(data=True):
+        if u not in dist:
+            continue
+        geom = data.get("geometry")
+        pu, pv = (G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])
+        if geom is None:
+            geom = shapely.LineString([pu, pv])
+        elif shapely.Point(geom.coords[0]).distance(shapely.Point(pu)) > shapely.Point(geom.coords[-1]).distance(
+                shapely.Point(pu)):
+            geom = geom.reverse()
+        starts.append(dist[u])
+        lengths.append(float(data.get("length", 0.0)))
+        lines.append(geom)
+    starts, lengths = np.asarray(starts), np.asarray(lengths)
+    lines = gpd.GeoSeries(lines, crs="EPSG:4326").to_crs(project.crs).to_numpy()
+    legs = gpd.GeoSeries([shapely.LineString([p, (G.nodes[n]["x"], G.nodes[n]["y"])])
+                          for p, n in zip(fac.geometry[ok].representative_point(), snapped.node[ok])],
+                         crs="EPSG:4326").to_crs(project.crs).to_numpy()
+    leg_len = snapped.distance[ok]
+    rows = []
+    for t in sorted(thresholds, reverse=True):
+        reach = starts <= t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(lengths > 0, (t - starts) / lengths, 1.0)
+        pieces = list(lines[reach & (frac >= 1)])
+        pieces += [substring(g, 0, f, normalized=True) for g, f in zip(lines[reach & (frac < 1)], frac[reach & (frac < 1)])]
+        pieces += list(legs[leg_len <= t])
+        # A cut at the very start of an edge is a point; it lies inside the buffer of its node anyway.
+        pieces = [g for g in pieces if g.geom_type == "LineString" and not g.is_empty]
+        if not pieces:
+            continue
+        # Buffering the merged lines piece by piece and then dissolving is ~10x faster in GEOS than
+        # buffering one big MultiLineString.
+        merged = shapely.get_parts(shapely.line_merge(shapely.union_all(pieces)))
+        area = shapely.union_all(shapely.buffer(merged, SERVICE_AREA_BUFFER, quad_segs=3))
+        rows.append((t, shapely.simplify(area, _SERVICE_AREA_SIMPLIFY_M)))
+    if not rows:
+        return empty
+    out = gpd.GeoDataFrame({"threshold": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=project.crs)
+    return out.to_crs("EPSG:4326")
+
+
+def _compound_rows(c, lang: str):
+    zh = lang == "zh"
+    flag_label = VALUES["flag"].get(c.flag, c.flag) if zh else _FLAG_EN.get(c.flag, c.flag)
+    comp_label = VALUES["compliance"].get(c.compliance, c.compliance) if zh else _COMPLIANCE_EN.get(c.compliance, c.compliance)
+    kind = LABELS["compound_kind"].get(c.kind, c.kind) if zh else c.kind
+    status = LABELS["compound_status"].get(getattr(c, "status", None), getattr(c, "status", None)) if zh else \
+        getattr(c, "status", None)
+    catchment = VALUES["catchment"].get(c.catchment, c.catchment) if zh else c.catchment
+    days = getattr(c, "days_left", None)
+    if _missing(days):
+        days_text = None
+    elif int(days) < 0:
+        days_text = f"已逾期 {-int(days)} 天" if zh else f"overdue by {-int(days)} days"
+    else:
+        days_text = f"剩余 {int(days)} 天" if zh else f"{int(days)} days left"
+    deadline = None if _missing(c.deadline) else str(c.deadline)[:10]
+    nearest = getattr(c, "nearest_facility", None)
+    violation = c.compliance in VIOLATIONS
+    if zh:
+        rows = [("乡镇（街道）", c.township), ("类型", kind), ("状态", status), ("竣工日期", _date(c.completed)),
+                ("人口", _num(c.population)), ("需求托位", _num(c.places_required, 1)),
+                ("已分配托位", _num(c.places_served, 1)), ("服务范围内托位", _num(c.places_in_reach, 0)),
+                ("服务半径类别", catchment), ("最近设施", nearest),
+                ("评估结果", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
+                ("合规状态", _chip("#000" if violation else "#555", comp_label) if violation else comp_label),
+                ("整改期限", deadline), ("剩余天数", days_text), ("依据", c.rule), ("说明", c.reason)]
+    else:
+        rows = [("Township", c.township), ("Kind", kind), ("Status", status), ("Completed", _date(c.completed)),
+                ("Population", _num(c.population)), ("Places required", _num(c.places_required, 1)),
+                ("Places allocated", _num(c.places_served, 1)), ("Places in reach", _num(c.places_in_reach, 0)),
+                ("Catchment", catchment), ("Nearest facility", nearest),
+                ("Flag", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
+                ("Compliance", _chip("#000", comp_label) if violation else comp_label),
+                ("Deadline", deadline), ("Days left", days_text), ("Rule", c.rule_en), ("Reason", c.reason_en)]
+    return rows, flag_label
+
+
+def _date(v):
+    return None if _missing(v) else str(v)[:10]
+
+
+def _compounds_layer(m, compounds: gpd.GeoDataFrame, lang: str, transform) -> None:
+    styles = {}
+    rows = []
+    for c in compounds.itertuples(index=False):
+        pop = 0.0 if _missing(c.population) else float(c.population)
+        radius = round(4 + min(6.0, math.sqrt(max(pop, 0.0)) / 15), 1)
+        violation = c.compliance in VIOLATIONS
+        key = f"{c.flag}|{int(violation)}|{radius}"
+        styles[key] = {"fillColor": FLAG_COLOURS.get(c.flag, "#868e96"), "fillOpacity": 0.85, "radius": radius,
+                       "color": VIOLATION_COLOUR if violation else "#ffffff", "weight": 3 if violation else 1,
+                       "opacity": 1}
+        table, flag_label = _compound_rows(c, lang)
+        rows.append({"_k": key, "_popup": _popup(c.name, table, lang), "_tip": f"{c.name}：{flag_label}" if lang == "zh"
+                     else f"{c.name}: {flag_label}"})
+    data = gpd.GeoDataFrame(pd.DataFrame(rows, index=compounds.index).join(compounds[["id", "name", "township", "flag",
+                                                                                        "compliance"]]),
+                            geometry=compounds.geometry.representative_point(), crs=compounds.crs)
+    _points_layer(m, data, _t("compounds", lang), "compound", styles, transform=transform)
+
+
+def _childcare_layer(m, childcare: gpd.GeoDataFrame, lang: str, transform) -> None:
+    zh = lang == "zh"
+    kinds = childcare_kind_for_map(childcare)
+    labels = _FACILITY_KIND[lang if lang in _FACILITY_KIND else "en"]
+    styles = {k: {"fillColor": c, "color": "#212529", "weight": 1.5, "fillOpacity": 1, "radius": 7, "opacity": 1}
+              for k, c in FACILITY_COLOURS.items()}
+    rows = []
+    for (_, f), kind in zip(childcare.iterrows(), kinds):
+        places = _num(f.get("places_supply"))
+        if bool(f.get("places_estimated")) is True:
+            places += "（估算）" if zh else " (estimated)"
+        reg = f.get("registration")
+        reg = VALUES["registration"].get(reg, reg) if zh else reg
+        yes = {True: "是", False: "否"} if zh else {True: "yes", False: "no"}
+        inclusive = None if _missing(f.get("inclusive")) else yes.get(bool(f.get("inclusive")))
+        table = ([("类型", labels[kind]), ("乡镇（街道）", f.get("township")), ("计入托位", places),
+                  ("托班数", _num(f.get("classes"))), ("已分配托位", _num(f.get("load"), 1)), ("登记备案", reg),
+                  ("普惠", inclusive), ("设置标准问题", f.get("standard_issues") or None)] if zh else
+                 [("Kind", labels[kind]), ("Township", f.get("township")), ("Places counted", places),
+                  ("Classes", _num(f.get("classes"))), ("Places allocated", _num(f.get("load"), 1)),
+                  ("Registration", reg), ("Inclusive", inclusive), ("Standard issues", f.get("standard_issues") or None)])
+        rows.append({"_k": kind, "_popup": _popup(str(f["name"]), table, lang), "_tip": f"{f['name']}（{labels[kind]}）"
+                     if zh else f"{f['name']} ({labels[kind]})"})
+    data = gpd.GeoDataFrame(pd.DataFrame(rows, index=childcare.index).join(childcare[["id", "name", "township"]]),
+                            geometry=childcare.geometry, crs=childcare.crs)
+    data["kind"] = kinds.to_numpy()
+    _points_layer(m, data, _t("childcare", lang), "childcare", styles, transform=transform)
+
+
+def _health_layer(m, health: gpd.GeoDataFrame, lang: str, transform) -> None:
+    zh = lang == "zh"
+    styles = {"h": {"fillColor": "#ffffff", "color": HEALTH_COLOUR, "weight": 3, "fillOpacity": 1, "radius": 5,
+                    "opacity": 1}}
+    rows = []
+    for f in health.itertuples(index=False):
+        kind = LABELS["health_kind"].get(f.kind, f.kind) if zh else f.kind
+        table = [("类型", kind), ("乡镇（街道）", f.township)] if zh else [("Kind", kind), ("Township", f.township)]
+        rows.append({"_k": "h", "_popup": _popup(f.name, table, lang), "_tip": f.name})
+    data = gpd.GeoDataFrame(pd.DataFrame(rows, index=health.index).join(health[["id", "name", "township"]]),
+                            geometry=health.geometry, crs=health.crs)
+    _points_layer(m, data, _t("health", lang), "health", styles, transform=transform)
+
+
+def _parcels_layer(m, parcels: gpd.GeoDataFrame, lang: str, transform) -> None:
+    zh = lang == "zh"
+    styles = {"p": {"fillColor": PARCEL_COLOUR, "color": PARCEL_COLOUR, "weight": 1.5, "fillOpacity": 0.45,
+                    "opacity": 1}}
+    rows = []
+    for f in parcels.itertuples(index=False):
+        status = LABELS["parcel_status"].get(f.status, f.status) if zh else f.status
+        owner = getattr(f, "ownership", None)
+        owner = LABELS["ownership"].get(owner, owner) if zh and "ownership" in LABELS else owner
+        table = ([("地块编码", f.id), ("乡镇（街道）", f.township), ("面积", _num(f.area, 0, "㎡")), ("现状用途", f.land_use),
+                  ("状态", status), ("权属", owner)] if zh else
+                 [("Parcel", f.id), ("Township", f.township), ("Area", _num(f.area, 0, "m²")), ("Land use", f.land_use),
+                  ("Status", status), ("Ownership", owner)])
+        title = f"{'地块' if zh else 'Parcel'} {f.id}"
+        rows.append({"_k": "p", "_popup": _popup(title, table, lang), "_tip": title})
+    data = gpd.GeoDataFrame(pd.DataFrame(rows, index=parcels.index).join(parcels[["id", "township"]]),
+                            geometry=parcels.geometry, crs=parcels.crs)
+    _points_layer(m, data, _t("parcels", lang), "parcel", styles, transform=transform)
+
+
+def _service_area_layer(m, areas: gpd.GeoDataFrame, lang: str, transform, clip=None) -> None:
+    ds = sorted(int(d) for d in areas["threshold"]) if len(areas) else []
+    label = "/".join(str(d) for d in ds) + (" 米" if lang == "zh" else " m")
+    group = folium.FeatureGroup(name=_t("service_areas", lang, d=label), show=False)
+    if len(areas):
+        geoms = areas.geometry.to_numpy()
+        if clip is not None:
+            geoms = shapely.intersection(geoms, clip)
+        n = len(areas)
+        features = []
+        for i, (d, g) in enumerate(zip(areas["threshold"], geoms)):
+            if g is None or g.is_empty:
+                continue
+            features.append({"type": "Feature", "properties": {"layer": "service_area", "threshold": int(d),
+                                                              "_o": round(0.06 + 0.06 * i, 2), "_w": 1 + (i == n - 1)},
+                             "geometry": shapely.geometry.mapping(_round_coords(g, transform=transform))})
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            style_function=lambda f: {"color": SERVICE_AREA_COLOUR, "fillColor": SERVICE_AREA_COLOUR,
+                                      "fillOpacity": f["properties"]["_o"], "weight": f["properties"]["_w"],
+                                      "dashArray": "4 3"},
+            interactive=False,
+        ).add_to(group)
+    group.add_to(m)
+
+
+def _sites_layer(m, sites: gpd.GeoDataFrame, lang: str, transform) -> None:
+    zh = lang == "zh"
+    group = folium.FeatureGroup(name=_t("sites", lang), show=True)
+    pts = _round_coords(np.asarray(sites.geometry.values), transform=transform) if len(sites) else []
+    for s, pt in zip(sites.itertuples(index=False), pts):
+        rank = int(s.rank)
+        source = s.source_id if s.kind == "parcel" else None
+        names = s.compounds if isinstance(s.compounds, str) and s.compounds else None
+        covered = f"{int(s.compounds_count)} 个：{names}" if zh and names else (
+            f"{int(s.compounds_count)}: {names}" if names else _num(s.compounds_count))
+        table = ([("优先序", rank), ("类型", s.kind_label), ("地块编码", source), ("乡镇（街道）", s.township),
+                  ("面积", _num(s.area, 0, "㎡")), ("现状用途", s.land_use), ("托班数", _num(s.classes)),
+                  ("新增托位", _num(s.places)), ("可服务托位", _num(s.places_served, 1)), ("覆盖小区", covered),
+                  ("覆盖人口", _num(s.population_covered)), ("投资估算", _money(s.cost, lang)),
+                  ("补助", _money(s.subsidy, lang)), ("净投入", _money(s.net_cost, lang))] if zh else
+                 [("Rank", rank), ("Kind", s.kind), ("Parcel", source), ("Township", s.township),
+                  ("Area", _num(s.area, 0, "m²")), ("Land use", s.land_use), ("Classes", _num(s.classes)),
+                  ("New places", _num(s.places)), ("Places used", _num(s.places_served, 1)), ("Compounds covered", covered),
+                  ("Population covered", _num(s.population_covered)), ("Cost", _money(s.cost, lang)),
+                  ("Subsidy", _money(s.subsidy, lang)), ("Net cost", _money(s.net_cost, lang))])
+        title = f"{'建议点位' if zh else 'Proposed site'} {rank}：{s.name}" if zh else f"Proposed site {rank}: {s.name}"
+        size = 24 if rank < 10 else 28
+        icon = folium.DivIcon(
+            html=(f'<div class="siting-site" data-rank="{rank}" style="width:{size}px;height:{size}px;border-radius:50%;'
+                  f"background:{SITE_COLOUR};color:#fff;border:3px solid #fcc419;box-sizing:border-box;"
+                  f"font:bold 12px/{size - 6}px sans-serif;text-align:center;box-shadow:0 1px 3px rgba(0,0,0,.5)\">"
+                  f"{rank}</div>"),
+            icon_size=(size, size), icon_anchor=(size // 2, size // 2), class_name="siting-site-icon")
+        folium.Marker([pt.y, pt.x], icon=icon, popup=folium.Popup(_popup(title, table, lang), max_width=380),
+                      tooltip=title, z_index_offset=1000).add_to(group)
+    group.add_to(m)
+
+
+def _township_labels(m, townships: gpd.GeoDataFrame, transform, highlight: str | None) -> None:
+    pts = _round_coords(np.asarray(townships.geometry.representative_point().values), transform=transform)
+    group = folium.FeatureGroup(name="_labels", control=False)
+    for name, pt in zip(townships["name"], pts):
+        weight = "bold" if highlight in (None, name) else "normal"
+        colour = "#212529" if highlight in (None, name) else "#868e96"
+        folium.Marker([pt.y, pt.x], interactive=False, icon=folium.DivIcon(
+            html=(f'<div class="siting-town-label" style="transform:translate(-50%,-50%);white-space:nowrap;'
+                  f"font:{weight} 14px sans-serif;color:{colour};text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff\">"
+                  f"{escape(str(name))}</div>"), icon_size=(0, 0), class_name="siting-label")).add_to(group)
+    group.add_to(m)
+
+
+def _borders(m, project, lang: str, transform, township: str | None) -> None:
+    tw = project.townships
+    features = []
+    for name, geom in zip(tw["name"], tw.geometry):
+        on = township is None or name == township
+        features.append({"type": "Feature", "properties": {"layer": "township", "name": str(name),
+                                                          "_c": "#212529" if (township and on) else "#495057",
+                                                          "_w": 3 if (township and on) else 1.5,
+                                                          "_d": None if (township and on) else "6 4"},
+                         "geometry": shapely.geometry.mapping(_round_coords(shapely.simplify(geom, 2e-5),
+                                                                            transform=transform))})
+    if township is not None:  # grey out everything outside the township
+        area = shapely.union_all(tw.geometry[tw["name"] == township].to_numpy())
+        minx, miny, maxx, maxy = area.bounds
+        mask = shapely.box(minx - 1, miny - 1, maxx + 1, maxy + 1).difference(shapely.simplify(area, 2e-5))
+        features.insert(0, {"type": "Feature", "properties": {"layer": "mask", "_c": "#868e96", "_w": 0, "_d": None,
+                                                             "_f": 0.28},
+                            "geometry": shapely.geometry.mapping(_round_coords(mask, transform=transform))})
+    group = folium.FeatureGroup(name=_t("townships", lang), show=True)
+    folium.GeoJson({"type": "FeatureCollection", "features": features}, interactive=False,
+                   style_function=lambda f: {"color": f["properties"]["_c"], "weight": f["properties"]["_w"],
+                                             "dashArray": f["properties"]["_d"], "fill": "_f" in f["properties"],
+                                             "fillColor": "#868e96", "fillOpacity": f["properties"].get("_f", 0),
+                                             "stroke": f["properties"]["_w"] > 0}).add_to(group)
+    if len(project.boundary):
+        geom = _round_coords(shapely.simplify(project.boundary.geometry.iloc[0], 2e-5), transform=transform)
+        folium.GeoJson({"type": "Feature", "properties": {"layer": "boundary"}, "geometry": shapely.geometry.mapping(geom)},
+                       interactive=False,
+                       style_function=lambda f: {"color": "#212529", "weight": 3.5, "fill": False}).add_to(group)
+    group.add_to(m)
+
+
+def _township_stats(audit, name: str, sites) -> dict:
+    row = audit.townships[audit.townships["township"] == name]
+    r = row.iloc[0] if len(row) else None
+    n_sites = int((sites["township"] == name).sum()) if sites is not None and len(sites) else 0
+    return {"per": float(r["places_per_1000"]) if r is not None else float("nan"),
+            "target": float(r["target_per_1000"]) if r is not None else float("nan"),
+            "flagged": int(r["flagged_compounds"]) if r is not None and not _missing(r["flagged_compounds"]) else 0,
+            "sites": n_sites}
+
+
+def _within(gdf: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
+    if area is None or len(gdf) == 0:
+        return gdf
+    return gdf[gdf.geometry.intersects(area)]
+
+
+def district_map(project, audit, optimize=None, lang: str = "zh", township: str | None = None,
+                 basemap: str | None = None, *, service_areas: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """The audit and the proposed sites on one map, for the district or one township.
+
+    Parameters
+    ----------
+    project : siting.Project
+    audit : siting.audit.AuditResult
+    optimize : siting.optimize.OptimizeResult, optional
+        Its ``sites`` are drawn numbered by rank; without it no sites are drawn.
+    lang : {"zh", "en"}
+    township : str, optional
+        A township name: the map is zoomed to it, shows only its compounds and the facilities,
+        parcels and sites within ``TOWNSHIP_MARGIN_M`` of it, and every road there. ``None``:
+        the whole district, with roads of class tertiary and above only.
+    basemap : {"none", "osm", "tianditu", "amap"}, optional
+        Default: config ``maps.basemap``. With ``"amap"`` every overlay is shifted to GCJ-02.
+    service_areas : GeoDataFrame, optional
+        Precomputed :func:`walk_service_areas` (``write_maps`` computes them once for all maps).
+
+    Returns
+    -------
+    folium.Map
+        Save it with ``save_map(m, path, allow=resolve_basemap(project, basemap).allow)``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown basemap or township; 天地图 without a token.
+    """
+    bm = resolve_basemap(project, basemap, lang)
+    transform = _gcj02_xy if bm.gcj02 else None
+    zh = lang == "zh"
+    names = [str(n) for n in project.townships["name"]]
+    area = clip = None
+    if township is not None:
+        if township not in names:
+            raise ConfigError(f"unknown township {township!r}: the project has {', '.join(names)}",
+                              f"未知乡镇（街道）{township!r}：本项目包括 {'、'.join(names)}")
+        area = shapely.union_all(project.townships.geometry[project.townships["name"] == township].to_numpy())
+        clip = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(project.crs).buffer(TOWNSHIP_MARGIN_M).to_crs(
+            "EPSG:4326").iloc[0]
+    focus = area if area is not None else (project.boundary.geometry.iloc[0] if len(project.boundary)
+                                           else shapely.union_all(project.compounds.geometry.to_numpy()))
+    minx, miny, maxx, maxy = _round_coords(shapely.box(*focus.bounds), transform=transform).bounds
+    m = offline_map([round((miny + maxy) / 2, 5), round((minx + maxx) / 2, 5)], zoom_start=11 if township is None else 13,
+                    max_zoom=18, min_zoom=8, control_scale=True, prefer_canvas=True)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    for label, url, attr, subdomains in bm.tiles:
+        folium.TileLayer(tiles=url, attr=attr, name=label, subdomains=subdomains, max_zoom=18,
+                         overlay=len(bm.tiles) > 1 and url is not bm.tiles[0][1], control=True).add_to(m)
+
+    # Bottom to top: roads, borders, service areas, parcels, compounds, health, childcare, sites.
+    if project.roads is not None:
+        if township is None:
+            add_roads(m, project.roads, name=_t("roads_major", lang), classes=MAJOR_ROADS, transform=transform,
+                      simplify=2e-5, show=not bm.online)
+        else:
+            add_roads(m, project.roads, clip=clip, name=_t("roads", lang), transform=transform, show=not bm.online)
+    _borders(m, project, lang, transform, township)
+    if service_areas is None:
+        service_areas = walk_service_areas(project, audit)
+    _service_area_layer(m, service_areas, lang, transform, clip=clip)
+    _parcels_layer(m, _within(project.parcels, clip), lang, transform)
+    compounds = audit.compounds if township is None else audit.compounds[audit.compounds["township"] == township]
+    _compounds_layer(m, compounds, lang, transform)
+    _health_layer(m, _within(project.health, clip), lang, transform)
+    _childcare_layer(m, _within(audit.childcare, clip), lang, transform)
+    sites = optimize.sites if optimize is not None else None
+    if sites is not None:
+        _sites_layer(m, _within(sites, clip).sort_values("rank"), lang, transform)
+    _township_labels(m, project.townships, transform, township)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+
+    date = project.config["project.data_date"] or "—"
+    lines = [_t("data_date", lang, date=date, as_of=str(audit.as_of)[:10])]
+    if township is not None:
+        lines.append(_t("summary", lang, **_township_stats(audit, township, sites)))
+    notes = [_t("gcj02", lang)] if bm.gcj02 else []
+    add_title(m, _t("title", lang, name=township if township is not None else project.name), lines,
+              _t("demo", lang) if project.demo else None, notes)
+    flags = VALUES["flag"] if zh else _FLAG_EN
+    kinds = _FACILITY_KIND[lang if lang in _FACILITY_KIND else "en"]
+    legend = [(None, "居住小区与村庄" if zh else "Compounds and villages")]
+    legend += [(FLAG_COLOURS[k], flags[k]) for k in FLAG_COLOURS]
+    legend += [(VIOLATION_COLOUR, _t("violation", lang), "ring"), (None, _t("childcare", lang))]
+    legend += [(FACILITY_COLOURS[k], kinds[k]) for k in FACILITY_COLOURS]
+    legend += [(None, "其他" if zh else "Other"), (HEALTH_COLOUR, _t("health", lang), "hollow"),
+               (PARCEL_COLOUR, _t("parcels", lang), "area"), (SITE_COLOUR, _t("sites", lang), "number"),
+               (SERVICE_AREA_COLOUR, _t("service_areas", lang, d="…").replace("（…）", "").replace(" (…)", ""), "line")]
+    add_legend(m, _t("legend", lang), legend)
+    m.get_root().header.add_child(Element(_POPUP_CSS))
+    m.get_root().header.add_child(Element(f"<title>{escape(_t('title', lang, name=township or project.name))}</title>"))
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# All maps of a run
+
+
+def _index_html(project, audit, optimize, files: dict[str, Path], townships: list[tuple[str, str]], lang: str,
+                bm: Basemap) -> str:
+    zh = lang == "zh"
+    sites = optimize.sites if optimize is not None else None
+    title = _t("index_title", lang, name=project.name)
+    date = project.config["project.data_date"] or "—"
+    demo = f'<p class="demo">{escape(_t("demo", lang))}</p>' if project.demo else ""
+    district = audit.townships[audit.townships["kind"] == "district"]
+    total = {"per": float(district["places_per_1000"].iloc[0]) if len(district) else float("nan"),
+             "target": float(district["target_per_1000"].iloc[0]) if len(district) else float("nan"),
+             "flagged": int(district["flagged_compounds"].iloc[0]) if len(district) else 0,
+             "sites": len(sites) if sites is not None else 0}
+    items = [f'<li><a href="district.html">{escape(_t("index_district", lang))}</a> — '
+             f'{escape(_t("summary", lang, **total))}</li>']
+    if "overview" in files:
+        items.append(f'<li><a href="overview.html">{escape(_t("index_overview", lang))}</a></li>')
+    rows = "".join(
+        f'<li><a href="{escape(fname)}">{escape(name)}</a> — '
+        f'{escape(_t("summary", lang, **_township_stats(audit, name, sites)))}</li>'
+        for name, fname in townships)
+    online = f'<p>{escape(_t("index_online", lang, basemap=bm.label))}</p>' if bm.online else \
+        f'<p>{escape(_t("index_note", lang))}</p>'
+    return (
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+        "<style>body{font:15px/1.6 sans-serif;max-width:860px;margin:24px auto;padding:0 16px;color:#212529}"
+        "h1{font-size:22px}h2{font-size:17px;margin-top:20px}.demo{color:#c92a2a;font-weight:bold}"
+        "li{margin:4px 0}a{color:#1864ab}.meta{color:#555;font-size:13px}</style></head><body>"
+        f"<h1>{escape(title)}</h1>{demo}"
+        f'<p class="meta">{escape(_t("data_date", lang, date=date, as_of=str(audit.as_of)[:10]))}</p>{online}'
+        f"<ul>{''.join(items)}</ul>"
+        f'<h2>{escape(_t("index_townships", lang))}</h2><ul id="townships">{rows}</ul></body></html>\n'
+    )
+
+
+def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str | None = None, *,
+               township_maps: bool | None = None, overview: bool = True) -> dict[str, Path]:
+    """Write every map of a run into ``out_dir``.
+
+    Files: ``overview.html`` (every input layer; with ``overview=True``), ``district.html``, one
+    ``township_NN.html`` per township (``01``, ``02``… in the order of ``project.townships``;
+    with ``township_maps``, default config ``maps.township_maps``) and ``index.html`` linking them
+    with a one-line summary per township. Same inputs give the same bytes; each file is
+    written atomically.
+
+    Parameters
+    ----------
+    project, audit, optimize
+        ``optimize`` may be None (no proposed sites drawn).
+    out_dir : str or Path
+    lang : {"zh", "en"}
+    basemap : {"none", "osm", "tianditu", "amap"}, optional
+        Default config ``maps.basemap``; ``"none"`` pages work offline.
+
+    Returns
+    -------
+    dict
+        File key (``"overview"``, ``"district"``, ``"township_01"``…, ``"index"``) → path written.
+    """
+    out = Path(out_dir)
+    bm = resolve_basemap(project, basemap, lang)  # fail before writing anything
+    if township_maps is None:
+        township_maps = bool(project.config["maps.township_maps"])
+    areas = walk_service_areas(project, audit)
+    files: dict[str, Path] = {}
+    if overview:
+        files["overview"] = save_map(overview_map(project, lang), out / "overview.html")
+    files["district"] = save_map(district_map(project, audit, optimize, lang, basemap=bm.key, service_areas=areas),
+                                 out / "district.html", allow=bm.allow)
+    townships = []
+    if township_maps:
+        for i, name in enumerate(project.townships["name"], start=1):
+            key = f"township_{i:02d}"
+            files[key] = save_map(district_map(project, audit, optimize, lang, township=str(name), basemap=bm.key,
+                                               service_areas=areas), out / f"{key}.html", allow=bm.allow)
+            townships.append((str(name), f"{key}.html"))
+    files["index"] = write_text(out / "index.html", _index_html(project, audit, optimize, files, townships, lang, bm))
+    return files
