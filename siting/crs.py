@@ -13,22 +13,22 @@ import numpy as np
 from pyproj import CRS
 
 __all__ = [
-    "WGS84",
     "CGCS2000",
-    "metric_crs",
-    "in_china",
-    "wgs84_to_gcj02",
-    "gcj02_to_wgs84",
-    "gcj02_to_bd09",
-    "bd09_to_gcj02",
-    "wgs84_to_bd09",
-    "bd09_to_wgs84",
     "GK_ALIASES",
+    "WGS84",
     "GaussKruger",
-    "gk_zone",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
     "gk_from_crs",
-    "gk_prefix_zone",
     "gk_from_eastings",
+    "gk_prefix_zone",
+    "gk_zone",
+    "in_china",
+    "metric_crs",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
 ]
 
 WGS84 = CRS.from_epsg(4326)

@@ -20,11 +20,21 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from .config import LayerSpec
-from .crs import GK_ALIASES, WGS84, GaussKruger, bd09_to_wgs84, gcj02_to_wgs84, gk_from_crs, gk_from_eastings, gk_prefix_zone, gk_zone
+from .crs import (
+    GK_ALIASES,
+    WGS84,
+    GaussKruger,
+    bd09_to_wgs84,
+    gcj02_to_wgs84,
+    gk_from_crs,
+    gk_from_eastings,
+    gk_prefix_zone,
+    gk_zone,
+)
 from .errors import DataError
 from .schema import BOOL_FALSE, BOOL_TRUE, SCHEMAS, VOCAB, LayerSchema
 
-__all__ = ["Problem", "read_layer", "read_table", "format_problems", "raise_for_problems"]
+__all__ = ["Problem", "format_problems", "raise_for_problems", "read_layer", "read_table"]
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +160,7 @@ def _shapefile_encoding(path: Path) -> str | None:
     return _DBF_LDID.get(raw[29], "gb18030")
 
 
-def _read_shapefile(path: Path, encoding: str | None, spec: "LayerSpec", problems: list) -> gpd.GeoDataFrame:
+def _read_shapefile(path: Path, encoding: str | None, spec: LayerSpec, problems: list) -> gpd.GeoDataFrame:
     """Read a shapefile; field names cut mid-character (the .dbf's 10-byte limit) are repaired on a copy."""
     import shutil
     import tempfile
@@ -289,9 +299,7 @@ def _check_gk_variant(gk: GaussKruger, xy: np.ndarray, spec: LayerSpec, source: 
     prefixed = bool(np.median(np.abs(xy[:, 0])) >= 1_000_000)
     if gk.prefix and not prefixed:
         right = gk_zone(gk.width, zone=gk.zone, prefix=False)
-    elif not gk.prefix and zone is not None:
-        right = gk_zone(6 if zone <= 23 else 3, zone=zone, prefix=True)
-    elif gk.prefix and zone is not None and zone != gk.zone:
+    elif not gk.prefix and zone is not None or gk.prefix and zone is not None and zone != gk.zone:
         right = gk_zone(6 if zone <= 23 else 3, zone=zone, prefix=True)
     else:
         return None

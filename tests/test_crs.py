@@ -30,7 +30,7 @@ def _metres(lon1, lat1, lon2, lat2) -> float:
 
 @pytest.mark.parametrize("forward,inverse", [(wgs84_to_gcj02, gcj02_to_wgs84), (wgs84_to_bd09, bd09_to_wgs84)],
                          ids=["GCJ-02", "BD-09"])
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(lon=lons, lat=lats)
 def test_offset_round_trip_within_half_a_metre(forward, inverse, lon, lat):
     back = inverse(*forward(lon, lat))
@@ -58,7 +58,7 @@ def test_outside_china_gcj02_is_the_identity():
     assert tuple(map(float, wgs84_to_gcj02(2.35, 48.85))) == (2.35, 48.85)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(lons, lats, st.sampled_from([3, 6]), st.booleans())
 def test_gk_projection_round_trip(lon, lat, width, prefix):
     gk = gk_zone(width, lon=lon, prefix=prefix)
