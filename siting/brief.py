@@ -282,17 +282,23 @@ def _guidance(project, audit, lang: str) -> dict:
     has_centre = bool(centre["ok"].any()) if len(centre) else False
     n_ok = int(stations["ok"].sum())
     need = int(teachers["teachers_required"].iloc[0]) if len(teachers) and not pd.isna(teachers["teachers_required"].iloc[0]) else 0
+    have = teachers["teachers_known"].iloc[0] if len(teachers) and "teachers_known" in teachers else None
+    have = None if have is None or pd.isna(have) else int(have)
     if zh:
         lead = (f"“1”：区指导中心{'已有依托' if has_centre else '缺少依托机构'}；“8”：乡镇（街道）指导站 {n_ok}/{target} 个有卫生院或"
                 f"社区卫生服务中心依托；“N”：按每万人口不少于 {project.config['policy.guidance_teachers_per_10000']:g} 名，"
-                f"全区需婴幼儿照护指导教师 {need} 名（现有人数不在输入数据中，需核实）。")
+                f"全区需婴幼儿照护指导教师 {need} 名"
+                + ("（在岗人数未填报，请在配置 [guidance] teachers 中填写）。" if have is None
+                   else f"，在岗 {have} 名{'，已达标' if have >= need else f'，缺 {need - have} 名'}。"))
     else:
         lead = (f"\"1\": the district centre {'has a host' if has_centre else 'has no host institution'}; \"8\": {n_ok} of "
                 f"{target} township stations have a health centre to host them; \"N\": at "
                 f"{project.config['policy.guidance_teachers_per_10000']:g} per 10,000 residents the district needs {need} "
-                f"guidance teachers (current staff are not in the input data).")
-    head = ["层级", "乡镇（街道）", "依托机构", "是否具备", "需配指导教师", "备注"] if zh else \
-           ["Level", "Township", "Host", "In place", "Teachers required", "Note"]
+                f"guidance teachers"
+                + (" (teachers in post not given: set [guidance] teachers in the config)." if have is None
+                   else f"; {have} in post{' (enough)' if have >= need else f', {need - have} short'}."))
+    head = ["层级", "乡镇（街道）", "依托机构", "是否具备", "需配指导教师", "在岗指导教师", "备注"] if zh else \
+           ["Level", "Township", "Host", "In place", "Teachers required", "Teachers in post", "Note"]
     rows = []
     for r in g.to_dict("records"):
         ok = r["ok"]
@@ -304,7 +310,7 @@ def _guidance(project, audit, lang: str) -> dict:
             note = ""
         rows.append({"ok": None if ok_text == "—" else bool(ok),
                      "cells": [level, ("全区" if zh else "district") if r["township"] == "全区" else r["township"],
-                               r["host"] or "—", ok_text, _n(r["teachers_required"]), note]})
+                               r["host"] or "—", ok_text, _n(r["teachers_required"]), _n(r.get("teachers_known")), note]})
     return {"lead": lead, "head": head, "rows": rows}
 
 
