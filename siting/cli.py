@@ -23,6 +23,44 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
     run.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--osm", type=Path, metavar="FILE",
+                     help="run on an OpenStreetMap extract (.osm or .osm.pbf) alone, no other input "
+                          "(the layers made from it are written to OUT/osm-project)")
+
+    fet = sub.add_parser("fetch", help="从 OpenStreetMap 下载项目数据 / download a project from OpenStreetMap")
+    area = fet.add_mutually_exclusive_group(required=True)
+    area.add_argument("--place", help='a place name, e.g. "岚山区, 日照市, 山东省, 中国"')
+    area.add_argument("--polygon", type=Path, metavar="FILE", help="a polygon file (GeoJSON, GeoPackage, Shapefile) of the area")
+    area.add_argument("--bbox", metavar="W,S,E,N", help="a bounding box in degrees")
+    fet.add_argument("--out", type=Path, required=True, help="folder for roads.osm, the layers and siting.toml")
+
+    aud = sub.add_parser("audit", help="需求与合规评估 / demand and compliance audit")
+    aud.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
+    aud.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
+    aud.add_argument("--as-of", help="date for deadlines and days left, YYYY-MM-DD (default today)")
+    aud.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    opt = sub.add_parser("optimize", help="选址优化 / propose new sites")
+    opt.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
+    opt.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
+    opt.add_argument("-p", type=int, help="number of new sites (default optimize.p)")
+    opt.add_argument("--budget", type=float, help="budget in yuan instead of p")
+    opt.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    mp = sub.add_parser("map", help="绘制区县与乡镇地图 / district and township maps")
+    mp.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
+    mp.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
+    mp.add_argument("--basemap", choices=["none", "osm", "tianditu", "amap"],
+                    help="online basemap (default maps.basemap: none, offline)")
+    mp.add_argument("--no-sites", action="store_true", help="audit only: no proposed sites on the maps")
+    mp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    br = sub.add_parser("brief", help="生成用地会审简报 / the briefing for land-allocation meetings")
+    br.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
+    br.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
+    br.add_argument("-p", type=int, help="number of new sites (default optimize.p)")
+    br.add_argument("--budget", type=float, help="budget in yuan instead of p")
+    br.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     val = sub.add_parser("validate", help="检查全部图层 / check every layer")
     val.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
@@ -32,7 +70,28 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args) -> int:
     from .pipeline import run
 
-    result = run(args.config, args.out, lang=args.lang, progress=not args.no_progress)
+    config = args.config
+    if args.osm is not None:
+        from .errors import ConfigError
+        from .osm import project_from_osm
+
+        if config is not None:
+            raise ConfigError("give either --config or --osm, not both", "--config 与 --osm 只能指定一个")
+        config = project_from_osm(args.osm, args.out / "osm-project")
+    result = run(config, args.out, lang=args.lang, progress=not args.no_progress)
+    return _report(result, args)
+
+
+def _cmd_fetch(args) -> int:
+    from .osm import fetch
+
+    config = fetch(args.out, place=args.place, polygon=args.polygon, bbox=args.bbox)
+    print(("已写出项目配置：" if args.lang == "zh" else "Wrote the project config: ") + str(config))
+    print(("检查：siting validate --config " if args.lang == "zh" else "Check it: siting validate --config ") + str(config))
+    return 0
+
+
+def _report(result, args) -> int:
     if result.project.demo:
         print(t("run.demo_notice", args.lang))
     for path in result.outputs.values():
@@ -41,12 +100,72 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_audit(args) -> int:
+    from .pipeline import run
+
+    overrides = {"analysis.as_of": args.as_of} if args.as_of else None
+    result = run(args.config, args.out, lang=args.lang, stages=("audit",), overrides=overrides,
+                 progress=not args.no_progress)
+    return _report(result, args)
+
+
+def _cmd_optimize(args) -> int:
+    from .pipeline import run
+
+    overrides = {}
+    if args.p is not None:
+        overrides["optimize.p"] = args.p
+    if args.budget is not None:
+        overrides["optimize.budget"] = args.budget
+    result = run(args.config, args.out, lang=args.lang, stages=("audit", "optimize"), overrides=overrides,
+                 progress=not args.no_progress)
+    sc = result.optimize.scenario
+    if args.lang == "zh":
+        print(f"建议新增 {sc['p']} 处，可服务未满足托位 {sc.get('objective', 0):.1f} / {sc.get('unmet_total', 0):.1f} 个（{sc.get('status', '')}）")
+    else:
+        print(f"Proposed {sc['p']} sites serving {sc.get('objective', 0):.1f} of {sc.get('unmet_total', 0):.1f} unmet places ({sc.get('status', '')})")
+    return _report(result, args)
+
+
+def _cmd_map(args) -> int:
+    from .pipeline import run
+
+    overrides = {"maps.basemap": args.basemap} if args.basemap else None
+    stages = ("audit", "map") if args.no_sites else ("audit", "optimize", "map")
+    result = run(args.config, args.out, lang=args.lang, stages=stages, overrides=overrides, progress=not args.no_progress)
+    return _report(result, args)
+
+
+def _cmd_brief(args) -> int:
+    from .pipeline import run
+
+    overrides = {}
+    if args.p is not None:
+        overrides["optimize.p"] = args.p
+    if args.budget is not None:
+        overrides["optimize.budget"] = args.budget
+    result = run(args.config, args.out, lang=args.lang, stages=("audit", "optimize", "brief"), overrides=overrides,
+                 progress=not args.no_progress)
+    return _report(result, args)
+
+
 def _cmd_validate(args) -> int:
+    from .errors import DataError
     from .load import format_problems
     from .project import load_project
 
-    project = load_project(args.config)
     lang = args.lang
+    try:
+        project = load_project(args.config)
+    except DataError as exc:
+        problems = getattr(exc, "problems", None)
+        if not problems:
+            raise
+        errors = [p for p in problems if p.severity == "error"]
+        print((f"{len(errors)} 个错误，{len(problems) - len(errors)} 个警告：" if lang == "zh"
+               else f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s):"))
+        print(format_problems(errors + [p for p in problems if p.severity != "error"], lang))
+        return 1
     for name in ("boundary", "townships", "compounds", "childcare", "health", "parcels"):
         print(t("layers.summary", lang, layer=name, n=len(project.layer(name))))
     if project.roads is not None:
@@ -63,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return {"run": _cmd_run, "validate": _cmd_validate}[args.command](args)
+        commands = {"run": _cmd_run, "fetch": _cmd_fetch, "audit": _cmd_audit, "optimize": _cmd_optimize,
+                    "map": _cmd_map, "brief": _cmd_brief, "validate": _cmd_validate}
+        return commands[args.command](args)
     except SitingError as exc:
         print(t("error.prefix", args.lang) + exc.message(args.lang), file=sys.stderr)
         return 2

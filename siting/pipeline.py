@@ -17,11 +17,11 @@ from .optimize import OptimizeResult, optimize, write_optimize
 from .i18n import t
 from .project import Project, load_project
 
-__all__ = ["RunResult", "run", "write_overview", "STAGES"]
+__all__ = ["RunResult", "run", "STAGES"]
 
 log = logging.getLogger(__name__)
 
-STAGES = ("load", "audit", "optimize", "map")
+STAGES = ("load", "audit", "optimize", "map", "brief")
 
 
 @dataclass
@@ -31,14 +31,6 @@ class RunResult:
     audit: AuditResult | None = None
     optimize: "OptimizeResult | None" = None
     outputs: dict[str, Path] = field(default_factory=dict)
-
-
-def write_overview(project: Project, out_dir: Path, lang: str = "zh", offline: bool = True) -> Path:
-    """Write ``overview.html``: every layer of the project on one self-contained map."""
-    from .maps.offline import save_map
-    from .maps.overview import overview_map
-
-    return save_map(overview_map(project, lang), Path(out_dir) / "overview.html", offline=offline)
 
 
 def run(config: str | Path | None = None, out_dir: str | Path = "maps", lang: str = "zh",
@@ -87,8 +79,21 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
         result.outputs.update(write_optimize(result.optimize, out, lang))
         bar.update()
 
+    if ("map" in todo or "brief" in todo) and result.audit is None:
+        result.audit = audit(project)
+
     if "map" in todo:
         step("map")
-        result.outputs["overview"] = write_overview(project, out, lang)
+        from .maps.district import write_maps
+
+        result.outputs.update(write_maps(project, result.audit, result.optimize, out, lang))
+        bar.update()
+
+    if "brief" in todo:
+        step("brief")
+        from .brief import write_briefing
+
+        result.outputs.update({f"briefing_{k}": v for k, v in write_briefing(project, result.audit, result.optimize,
+                                                                               out, lang).items()})
         bar.update()
     return result
