@@ -310,7 +310,7 @@ def _guidance(project, audit, lang: str) -> dict:
             note = ""
         rows.append({"ok": None if ok_text == "—" else bool(ok),
                      "cells": [level, ("全区" if zh else "district") if r["township"] == "全区" else r["township"],
-                               r["host"] or "—", ok_text, _n(r["teachers_required"]), _n(r.get("teachers_known")), note]})
+                               r["host"] if isinstance(r["host"], str) and r["host"] else "—", ok_text, _n(r["teachers_required"]), _n(r.get("teachers_known")), note]})
     return {"lead": lead, "head": head, "rows": rows}
 
 

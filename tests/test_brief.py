@@ -117,6 +117,7 @@ def test_tiny_briefing_chinese_text(tiny_zh):
     for word in ("托位", "整改期限", "选址建议", "每千人口", "岚政办字〔2024〕5号", "“1+8+N”指导体系", "覆盖曲线",
                  "预算能买到什么", "参数及其来源", "测试区", "2026-06-30", "2027-04-17", "在岗人数未填报"):
         assert word in text, word
+    assert not re.search(r"\bnan\b", text, re.I), "a missing value printed as nan"
     assert len(opt.sites) >= 1
     for r in opt.sites.itertuples():
         # parcels and facilities by their code; demand clusters (no land yet) by name
