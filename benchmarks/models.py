@@ -84,7 +84,6 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    import highspy
     import pulp
     import scipy
     import spopt

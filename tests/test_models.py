@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from siting.errors import ModelError
-from siting.models import LSCP, MCLP, CapacitatedMCLP, LocationResult, PCenter, PMedian, greedy_mclp, interchange
+from siting.models import (
+    LSCP,
+    MCLP,
+    CapacitatedMCLP,
+    LocationResult,
+    PCenter,
+    PMedian,
+    greedy_mclp,
+    interchange,
+)
 
 # The running example. With service distance 2 (inclusive):
 #   column 0 covers row 0;  column 1 covers rows 1, 3;  column 2 covers rows 0, 1, 2.

@@ -20,12 +20,12 @@ from siting.models.heuristics import greedy_mclp, interchange
 from siting.models.median import PMedian
 
 __all__ = [
-    "LocationResult",
+    "LSCP",
     "MCLP",
     "CapacitatedMCLP",
-    "LSCP",
-    "PMedian",
+    "LocationResult",
     "PCenter",
+    "PMedian",
     "greedy_mclp",
     "interchange",
 ]

@@ -40,12 +40,12 @@ class PCenter:
 
     def __init__(self, cost: CostMatrix, p: int, existing=None):
         self.cost = cost
-        n, m = cost.shape
+        m = cost.shape[1]
         self.existing = check_existing(existing, m)
         self.p = check_p(p, m, len(self.existing))
 
     @classmethod
-    def from_cost_matrix(cls, cost, p: int, existing=None) -> "PCenter":
+    def from_cost_matrix(cls, cost, p: int, existing=None) -> PCenter:
         """Build from a cost matrix.
 
         Parameters
@@ -88,7 +88,6 @@ class PCenter:
         time_limit, mip_gap = check_solve_args(time_limit, mip_gap)
         t0 = time.perf_counter()
         csr = self.cost.csr
-        n, m = csr.shape
         unreachable = np.flatnonzero(np.diff(csr.indptr) == 0)
         if len(unreachable):
             return self._infeasible(

@@ -31,7 +31,7 @@ from siting.models._base import (
     undominated_columns,
 )
 
-__all__ = ["MCLP", "CapacitatedMCLP", "LSCP"]
+__all__ = ["LSCP", "MCLP", "CapacitatedMCLP"]
 
 # Above this many coverage entries the LP solves are faster by interior point: on
 # 5,000 × 1,000 (68k entries) the LP relaxation took 4.7 s by dual simplex and 0.47 s by
@@ -52,7 +52,7 @@ class _Reduced:
 
 
 def _reduce(cover: sp.csr_array, weights: np.ndarray, existing: np.ndarray, dominance: bool) -> _Reduced:
-    n, m = cover.shape
+    m = cover.shape[1]
     is_existing = np.zeros(m, dtype=bool)
     is_existing[existing] = True
     pre = (cover @ is_existing.astype(np.float64)) > 0
@@ -129,7 +129,7 @@ class MCLP:
         self.p = check_p(p, m, len(self.existing))
 
     @classmethod
-    def from_cost_matrix(cls, cost, weights, service_distance: float, p: int, existing=None) -> "MCLP":
+    def from_cost_matrix(cls, cost, weights, service_distance: float, p: int, existing=None) -> MCLP:
         """Build from a cost matrix.
 
         Parameters
@@ -302,7 +302,7 @@ class CapacitatedMCLP:
 
     @classmethod
     def from_cost_matrix(cls, cost, weights, service_distance: float, p: int, capacities,
-                         existing=None) -> "CapacitatedMCLP":
+                         existing=None) -> CapacitatedMCLP:
         """Build from a cost matrix (see :meth:`MCLP.from_cost_matrix`).
 
         Parameters
@@ -350,7 +350,7 @@ class LSCP:
 
     @classmethod
     def from_cost_matrix(cls, cost, service_distance: float, capacities=None, weights=None,
-                         existing=None) -> "LSCP":
+                         existing=None) -> LSCP:
         """Build from a cost matrix (see :meth:`MCLP.from_cost_matrix`).
 
         Parameters
@@ -477,7 +477,7 @@ class _Flow:
 
 def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_limit, mip_gap, options):
     """Shared model of the capacitated MCLP (maximise served) and capacitated LSCP (serve all, fewest sites)."""
-    n, m = cover.shape
+    m = cover.shape[1]
     is_existing = np.zeros(m, dtype=bool)
     is_existing[existing] = True
     b, gw, cols, rows, group_of = _groups(cover, np.flatnonzero(capacities > 0), weights > 0, weights)

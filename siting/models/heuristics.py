@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["greedy_mclp", "interchange", "coverage_value", "lp_bound_mclp"]
+__all__ = ["coverage_value", "greedy_mclp", "interchange", "lp_bound_mclp"]
 
 
 def _prepare(cover, weights, existing, candidates):

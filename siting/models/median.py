@@ -77,7 +77,7 @@ class PMedian:
 
     @classmethod
     def from_cost_matrix(cls, cost, weights, p: int, capacities=None, existing=None,
-                         single_source: bool = True) -> "PMedian":
+                         single_source: bool = True) -> PMedian:
         """Build from a cost matrix.
 
         Parameters
