@@ -27,7 +27,7 @@ import pandas as pd
 from . import __version__
 from . import charts
 from .output import atomic_path, write_text
-from .tables import VALUES
+from .tables import VALUES, label
 
 __all__ = ["write_briefing", "briefing_html", "served_compounds", "budget_frontier", "budget_levels", "PARAM_SECTIONS"]
 
@@ -83,14 +83,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "lg_roads": ("道路", "roads"),
 }
 
-_FLAG_EN = {"covered": "covered", "under_served": "under-served", "no_facility": "no facility in reach"}
-_COMPLIANCE_EN = {"compliant": "compliant", "delivered_without_facility": "delivered without facility (violation)",
-                  "remediate_by_deadline": "remediate by deadline", "overdue": "overdue",
-                  "plan_with_housing": "to be delivered with the housing"}
 _KIND_EN = {"parcel": "new build on idle/inefficient land", "kindergarten": "托班 in a kindergarten",
-            "health": "nursery at a health centre", "generated": "demand cluster (land to be found)"}
+            "health": "nursery at a health centre", "employer": "another class at an employer facility",
+            "generated": "demand cluster (land to be found)"}
 _KIND_SHORT = {"parcel": ("地块新建", "new build"), "kindergarten": ("幼儿园托班", "kindergarten 托班"),
-               "health": ("卫生院嵌入", "health centre"), "generated": ("需求聚类点", "demand cluster")}
+               "health": ("卫生院嵌入", "health centre"), "employer": ("用人单位扩班", "employer"),
+               "generated": ("需求聚类点", "demand cluster")}
 _LEVEL_EN = {"district_centre": "district guidance centre", "township_station": "township station",
              "teachers": "guidance teachers"}
 _SECTION_TITLES = {"policy": ("政策", "policy"), "demand": ("需求", "demand"), "supply": ("供给", "supply"),
@@ -125,9 +123,7 @@ def _png_uri(fig, dpi: int = 200) -> str:
 
 
 def _label(col: str, code, lang: str) -> str:
-    if lang == "zh":
-        return VALUES.get(col, {}).get(code, code)
-    return {"flag": _FLAG_EN, "compliance": _COMPLIANCE_EN}.get(col, {}).get(code, code)
+    return label(col, code, lang)
 
 
 # ----------------------------------------------------------------------------- sections
@@ -352,7 +348,7 @@ def _sites(project, opt, lang: str) -> dict:
         lead = (f"现有设施分配后仍未满足的需求为 {unmet:,.1f} 个托位。{how}，{model_zh}建议 {len(s)} 处站点，新增托位 "
                 f"{int(s['places'].sum()) if len(s) else 0} 个，可服务未满足需求 {served:,.1f} 个托位"
                 f"（{served / unmet:.1%}）。求解状态：{status}，最优性差距 {gap:.2%}。" if unmet else
-                f"现有设施已满足全部需求，无需新增站点。")
+                "现有设施已满足全部需求，无需新增站点。")
         note = (f"投资按每班造价估算（参数见附录）；补助为市级一次性建设补助，每班 {subsidy:,.0f} 元（{project.config['policy.plan_id']}）；"
                 "净投资＝投资－补助。地块编码为“—”的是需求聚类点，需另行落实用地。覆盖人口为该站点分配到的小区与村庄的常住人口合计。")
     else:
@@ -441,27 +437,12 @@ def _budget(project, opt, lang: str) -> dict:
 
 
 def served_compounds(opt, site) -> pd.DataFrame:
-    """The demand compounds (rows of ``opt.demand``) a proposed site serves, matched by name, nearest first."""
-    names = [n for n in str(site["compounds"] or "").split("、") if n]
-    if not names:
+    """The demand compounds (rows of ``opt.demand``) a proposed site serves, in the order the site lists them."""
+    ids = [i for i in str(site.get("compound_ids") or "").split(",") if i]
+    if not ids:
         return opt.demand.iloc[0:0]
-    demand = opt.demand
-    cand = demand[demand["name"].astype(str).isin(names)]
-    if len(cand) == 0:
-        return cand
-    pts = cand.geometry.representative_point()
-    here = site.geometry
-    # equirectangular metres: enough to rank candidates by distance, and no CRS needed
-    d = np.hypot((pts.x.to_numpy() - here.x) * math.cos(math.radians(here.y)), pts.y.to_numpy() - here.y)
-    cand = cand.assign(_d=d).sort_values("_d", kind="stable")
-    picked, used = [], set()
-    for n in names:
-        for i, r in cand[cand["name"].astype(str) == n].iterrows():
-            if i not in used:
-                used.add(i)
-                picked.append(i)
-                break
-    return demand.loc[picked]
+    by_id = opt.demand.reset_index().set_index("id")
+    return opt.demand.loc[by_id.loc[[i for i in ids if i in by_id.index], "index"].to_numpy()]
 
 
 def _cards(project, opt, lang: str) -> list[dict]:
@@ -507,7 +488,7 @@ def _cards(project, opt, lang: str) -> list[dict]:
             facts = [("Area / land use", f"{area} / {land_use}"),
                      ("Proposed", f"{r['classes']} classes, {r['places']} places"),
                      ("Serves", f"{_n(r['places_served'], 1)} places; {r['compounds_count']} compounds, {_n(r['population_covered'])} residents"),
-                     (f"Cost/subsidy/net", f"{_money(r['cost'], lang)} / {_money(r['subsidy'], lang)} / {_money(r['net_cost'], lang)}"),
+                     ("Cost/subsidy/net", f"{_money(r['cost'], lang)} / {_money(r['subsidy'], lang)} / {_money(r['net_cost'], lang)}"),
                      ("Compounds", shown or "—")]
         cards.append({"title": title, "map": _png_uri(fig, dpi=180), "facts": facts})
     return cards

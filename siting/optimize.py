@@ -14,7 +14,6 @@ site serving at most its places. ``optimize.model = "coverage"`` uses the plain 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -201,12 +200,19 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     config = config or project.config
     demand = unmet_demand(result).reset_index(drop=True)
     candidates = candidate_sites(project, result, config).reset_index(drop=True)
+    p = int(config["optimize.p"] if p is None else p)
+    budget = float(config["optimize.budget"] if budget is None else budget)
+    scenario = {"kind": "budget", "budget": budget} if budget > 0 else {"kind": "p"}
+    if len(demand) == 0 or len(candidates) == 0:
+        scenario.update(p=0, status="nothing_to_do", gap=0.0, objective=0.0, unmet_total=float(demand["unmet"].sum()),
+                        model=config["optimize.model"],
+                        reason="no unmet demand" if len(demand) == 0 else "no candidate sites")
+        curve = pd.DataFrame(columns=["p", "places_served", "share_of_unmet", "cost", "net_cost", "status", "mip_gap"])
+        return OptimizeResult(_empty_sites(candidates), candidates, curve, demand, None, scenario)
     cost = cost_matrix(project, demand, candidates, config)
     weights = demand["unmet"].to_numpy(dtype=float)
     caps = candidates["places"].to_numpy(dtype=float)
     m = len(candidates)
-    p = int(config["optimize.p"] if p is None else p)
-    budget = float(config["optimize.budget"] if budget is None else budget)
     max_p = min(int(config["optimize.max_p"] if max_p is None else max_p), m)
     time_limit = float(config["optimize.time_limit"])
 
@@ -228,13 +234,20 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
         chosen_p = min(p, m)
         scenario = {"kind": "p", "p": chosen_p}
     if chosen_p == 0:
-        sites = candidates.iloc[0:0].assign(rank=[], places_served=[], compounds=[], compounds_count=[], population_covered=[])
-        return OptimizeResult(sites, candidates, curve, demand, None, scenario)
+        scenario.update(status="budget_too_small", gap=0.0, objective=0.0, unmet_total=float(weights.sum()),
+                        model=config["optimize.model"], reason=f"the cheapest candidate site costs {candidates['cost'].min():,.0f} yuan")
+        return OptimizeResult(_empty_sites(candidates), candidates, curve, demand, None, scenario)
     res = solutions.get(chosen_p) or _model(cost, weights, chosen_p, caps, config).solve(time_limit=time_limit)
     sites = _size_to_demand(_describe(res, candidates, demand, cost, weights), config)
     scenario.update(status=res.status, gap=float(res.gap), objective=float(res.objective),
                     unmet_total=float(weights.sum()), model=config["optimize.model"])
     return OptimizeResult(sites, candidates, curve, demand, res, scenario)
+
+
+def _empty_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    extra = ["places_served", "compounds", "compound_ids", "compounds_count", "population_covered",
+             "capacity_classes", "capacity_places"]
+    return candidates.iloc[0:0].assign(**{c: [] for c in extra}).reindex(columns=["rank", *candidates.columns, *extra])
 
 
 def _describe(res, candidates, demand, cost, weights) -> gpd.GeoDataFrame:
@@ -244,7 +257,7 @@ def _describe(res, candidates, demand, cost, weights) -> gpd.GeoDataFrame:
     sites["places_served"] = served[sel]
     reach = cost.tocsc()
     assign = res.assignment.tocsc() if res.assignment is not None and sparse.issparse(res.assignment) else None
-    names, counts, pops = [], [], []
+    names, ids, counts, pops = [], [], [], []
     for j in sel:
         if assign is not None:
             rows = assign.indices[assign.indptr[j]:assign.indptr[j + 1]][assign.data[assign.indptr[j]:assign.indptr[j + 1]] > 1e-6]
@@ -252,9 +265,11 @@ def _describe(res, candidates, demand, cost, weights) -> gpd.GeoDataFrame:
             rows = reach.indices[reach.indptr[j]:reach.indptr[j + 1]]
         rows = np.sort(rows)
         names.append("、".join(demand["name"].iloc[rows].astype(str)))
+        ids.append(",".join(demand["id"].iloc[rows].astype(str)))
         counts.append(len(rows))
         pops.append(float(demand["population"].iloc[rows].sum()))
     sites["compounds"] = names
+    sites["compound_ids"] = ids
     sites["compounds_count"] = counts
     sites["population_covered"] = pops
     sites = sites.sort_values(["places_served", "id"], ascending=[False, True], kind="stable")

@@ -11,7 +11,7 @@ import pandas as pd
 from .output import atomic_path
 from .schema import LABELS
 
-__all__ = ["COLUMNS", "VALUES", "localise", "write_csv", "write_excel", "write_gpkg"]
+__all__ = ["COLUMNS", "VALUES", "VALUES_EN", "label", "localise", "write_csv", "write_excel", "write_gpkg"]
 
 # column → (Chinese, English)
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -72,6 +72,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "places_served": ("可分配托位", "Places allocated"),
     "compounds": ("覆盖小区与村庄", "Compounds served"),
     "compounds_count": ("覆盖小区数", "Compounds served (count)"),
+    "compound_ids": ("覆盖小区编号", "Compound ids"),
     "population_covered": ("覆盖人口", "Population covered"),
     "p": ("新增设施数", "New sites (p)"),
     "share_of_unmet": ("占未满足需求比例", "Share of unmet places"),
@@ -109,6 +110,20 @@ VALUES: dict[str, dict[str, str]] = {
     "status": {**LABELS["compound_status"], **LABELS["parcel_status"]},
     "ownership": LABELS["ownership"],
 }
+
+# English labels for people (tables in English keep the codes, which scripts rely on).
+VALUES_EN: dict[str, dict[str, str]] = {
+    "flag": {"covered": "Covered", "under_served": "Under-served", "no_facility": "No facility in reach"},
+    "compliance": {"compliant": "Compliant", "delivered_without_facility": "Delivered without facility (violation)",
+                   "remediate_by_deadline": "Remediate by deadline", "overdue": "Overdue",
+                   "plan_with_housing": "To be delivered with the housing"},
+}
+
+
+def label(column: str, code, lang: str = "zh"):
+    """The label people read for a category code of ``column`` (the code itself when there is none)."""
+    table = (VALUES if lang == "zh" else VALUES_EN).get(column, {})
+    return table.get(code, code) if isinstance(code, str) else code
 
 
 def localise(df: pd.DataFrame, lang: str = "zh", drop_english: bool = True) -> pd.DataFrame:

@@ -51,8 +51,7 @@ def test_roads_graph_is_one_connected_component(tiny_config):
     import networkx as nx
 
     p = load_project(tiny_config)
-    # 11 × 11 grid; simplification merges the 4 corners (degree-2 nodes) into their edges
-    assert p.roads.number_of_nodes() == 11 * 11 - 4
+    assert p.roads.number_of_nodes() == 11 * 11  # every OSM node is kept (network.simplify = false)
     assert nx.is_strongly_connected(p.roads)
 
 

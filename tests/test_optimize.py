@@ -87,3 +87,19 @@ def test_employer_facilities_are_candidates(tiny_config):
     c = candidate_sites(p).set_index("id")
     # 1 class at 200,000 yuan, less the 20,000 yuan start-up subsidy.
     assert c.loc["E:E1", ["kind", "classes", "places", "cost", "net_cost"]].tolist() == ["employer", 1, 20, 200_000, 180_000]
+
+
+def test_nothing_unmet_gives_an_empty_result_not_an_error(tiny_config):
+    # With a 600 m street catchment every compound is served by an existing facility.
+    p = load_project(tiny_config, overrides={"catchment.street_limit": 600.0, "catchment.town_limit": 2000.0})
+    r = audit(p)
+    assert (r.compounds["flag"] == "covered").all()
+    o = optimize(p, r, p=2)
+    assert o.scenario["status"] == "nothing_to_do" and o.scenario["p"] == 0
+    assert len(o.sites) == 0 and "compound_ids" in o.sites.columns and len(o.curve) == 0
+
+
+def test_sites_list_the_ids_of_the_compounds_they_serve(tiny):
+    p, r = tiny
+    s = optimize(p, r, p=1, max_p=1).sites.iloc[0]
+    assert s["compound_ids"] == "C2"

@@ -27,7 +27,7 @@ from ..crs import wgs84_to_gcj02
 from ..errors import ConfigError
 from ..output import write_text
 from ..schema import LABELS
-from ..tables import VALUES
+from ..tables import VALUES, VALUES_EN, label
 from .offline import offline_map, save_map
 from .overview import _round_coords, add_legend, add_roads, add_title, childcare_kind_for_map, overview_map
 
@@ -80,10 +80,6 @@ _TEXT = {
     "index_online": ("底图：{basemap}（需联网加载底图瓦片）", "Basemap: {basemap} (tiles need the internet)"),
 }
 
-_FLAG_EN = {"covered": "Covered", "under_served": "Under-served", "no_facility": "No facility in reach"}
-_COMPLIANCE_EN = {"compliant": "Compliant", "delivered_without_facility": "Delivered without facility (violation)",
-                  "remediate_by_deadline": "Remediate by deadline", "overdue": "Overdue",
-                  "plan_with_housing": "Plan with the housing"}
 _FACILITY_KIND = {
     "zh": {"nursery": "托育机构", "kindergarten_tuoban": "幼儿园（有托班）", "kindergarten": "幼儿园（无托班）",
            "employer": "单位自办托育", "community": "社区托育点"},
@@ -350,8 +346,8 @@ def walk_service_areas(project, audit) -> gpd.GeoDataFrame:
 
 def _compound_rows(c, lang: str):
     zh = lang == "zh"
-    flag_label = VALUES["flag"].get(c.flag, c.flag) if zh else _FLAG_EN.get(c.flag, c.flag)
-    comp_label = VALUES["compliance"].get(c.compliance, c.compliance) if zh else _COMPLIANCE_EN.get(c.compliance, c.compliance)
+    flag_label = label("flag", c.flag, "zh" if zh else "en")
+    comp_label = label("compliance", c.compliance, "zh" if zh else "en")
     kind = LABELS["compound_kind"].get(c.kind, c.kind) if zh else c.kind
     status = LABELS["compound_status"].get(getattr(c, "status", None), getattr(c, "status", None)) if zh else \
         getattr(c, "status", None)
@@ -640,8 +636,8 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     m = offline_map([round((miny + maxy) / 2, 5), round((minx + maxx) / 2, 5)], zoom_start=11 if township is None else 13,
                     max_zoom=18, min_zoom=8, control_scale=True, prefer_canvas=True)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
-    for label, url, attr, subdomains in bm.tiles:
-        folium.TileLayer(tiles=url, attr=attr, name=label, subdomains=subdomains, max_zoom=18,
+    for tile_name, url, attr, subdomains in bm.tiles:
+        folium.TileLayer(tiles=url, attr=attr, name=tile_name, subdomains=subdomains, max_zoom=18,
                          overlay=len(bm.tiles) > 1 and url is not bm.tiles[0][1], control=True).add_to(m)
 
     # Bottom to top: roads, borders, service areas, parcels, compounds, health, childcare, sites.
@@ -673,7 +669,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     notes = [_t("gcj02", lang)] if bm.gcj02 else []
     add_title(m, _t("title", lang, name=township if township is not None else project.name), lines,
               _t("demo", lang) if project.demo else None, notes)
-    flags = VALUES["flag"] if zh else _FLAG_EN
+    flags = VALUES["flag"] if zh else VALUES_EN["flag"]
     kinds = _FACILITY_KIND[lang if lang in _FACILITY_KIND else "en"]
     legend = [(None, "居住小区与村庄" if zh else "Compounds and villages")]
     legend += [(FLAG_COLOURS[k], flags[k]) for k in FLAG_COLOURS]
