@@ -21,10 +21,14 @@ have_font() {
     fi
 }
 
+# --fonts-only: just what `make demo` needs for Chinese charts and the PDF briefing.
+fonts_only=0
+[ "${1:-}" = "--fonts-only" ] && fonts_only=1 && PACKAGES="fonts-wqy-microhei"
+
 missing=""
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ "$fonts_only" = 1 ] || [ -x /usr/bin/chromium ] || missing="$missing chromium"
 have_font || missing="$missing fonts-wqy-microhei"
-command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+[ "$fonts_only" = 1 ] || command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
 
 if [ -z "$missing" ]; then
     echo "install-system-deps: all present ($PACKAGES), nothing to do."
