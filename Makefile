@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 OUT    ?= maps
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test install install-dev system-deps bench clean help
+.PHONY: demo demo-batch test install install-dev system-deps bench clean help
 
 help:
 	@echo "make demo   运行内置演示区县 / run the bundled demo district -> $(OUT)/"
+	@echo "make demo-batch 日照市四区县批量演示 / run the four Rizhao districts on dask -> $(OUT)/rizhao/"
 	@echo "make test   运行测试 / run the tests"
 	@echo "make bench  运行基准测试 / run the benchmarks"
 
@@ -36,6 +37,16 @@ demo: install
 	@bash scripts/install-system-deps.sh --fonts-only
 	$(BIN)/siting run --out $(OUT)
 	@echo "输出 / outputs: $(abspath $(OUT))/index.html, $(abspath $(OUT))/overview.html"
+
+# The four county-level districts of Rizhao City; the three synthetic ones are generated on first use.
+$(VENV)/.installed-batch: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e ".[pdf,batch]"
+	@touch $@
+
+demo-batch: install $(VENV)/.installed-batch
+	@bash scripts/install-system-deps.sh --fonts-only
+	$(BIN)/siting batch data/rizhao/districts.csv --out $(OUT)/rizhao
+	@echo "输出 / outputs: $(abspath $(OUT))/rizhao/index.html, $(abspath $(OUT))/rizhao/index_map.html"
 
 test: install-dev system-deps
 	$(BIN)/python -m pytest -q

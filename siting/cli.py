@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     br.add_argument("--budget", type=float, help="budget in yuan instead of p")
     br.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
+    bat = sub.add_parser("batch", help="多个区县并行运行 / run many districts on dask")
+    bat.add_argument("districts", type=Path, help="districts CSV: id, name and config | osm | outline + seed + population")
+    bat.add_argument("--out", type=Path, required=True, help="output folder: <id>/ per district, summary, index")
+    bat.add_argument("--scheduler", metavar="ADDRESS", help="address of a running dask scheduler (default: a local cluster)")
+    bat.add_argument("--workers", type=int, help="local worker processes (default: the number of cores)")
+    bat.add_argument("--retries", type=int, default=2, help="retries of a failed task or dead worker (default 2)")
+    bat.add_argument("--force", action="store_true", help="rerun districts whose outputs are complete")
+
     val = sub.add_parser("validate", help="检查全部图层 / check every layer")
     val.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
     return p
@@ -149,6 +157,17 @@ def _cmd_brief(args) -> int:
     return _report(result, args)
 
 
+def _cmd_batch(args) -> int:
+    from .batch import run_batch
+
+    result = run_batch(args.districts, args.out, scheduler=args.scheduler, workers=args.workers, retries=args.retries,
+                       lang=args.lang, force=args.force, log=print)
+    for path in result.outputs.values():
+        print(t("run.wrote", args.lang, path=path))
+    print(t("run.done", args.lang, out=args.out.resolve()))
+    return 1 if len(result.failed) else 0
+
+
 def _cmd_validate(args) -> int:
     from .errors import DataError
     from .load import format_problems
@@ -184,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": _cmd_run, "fetch": _cmd_fetch, "audit": _cmd_audit, "optimize": _cmd_optimize,
                     "map": _cmd_map, "brief": _cmd_brief, "validate": _cmd_validate}
+        commands["batch"] = _cmd_batch
         return commands[args.command](args)
     except SitingError as exc:
         print(t("error.prefix", args.lang) + exc.message(args.lang), file=sys.stderr)
