@@ -158,10 +158,24 @@ def cost_matrix(project, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
     return coo.tocsr()
 
 
-def _model(cost, weights, p, capacities, config: Config):
-    if config["optimize.model"] == "coverage":
+def _model(cost, weights, p, capacities, config: Config, costs=None, budget=None, groups=None, mins=None):
+    """The configured model; a budget or township minimums use the capacitated form (with capacities
+    that never bind for the plain coverage model, which is then the same problem)."""
+    coverage = config["optimize.model"] == "coverage"
+    if coverage and budget is None and not mins:
         return MCLP.from_cost_matrix(cost, weights, 1.0, p)
-    return CapacitatedMCLP.from_cost_matrix(cost, weights, 1.0, p, capacities)
+    caps = np.full(len(capacities), max(float(weights.sum()), 1.0)) if coverage else capacities
+    return CapacitatedMCLP.from_cost_matrix(cost, weights, 1.0, p, caps, costs=costs, budget=budget,
+                                            group_of=groups, min_capacity=mins)
+
+
+def _township_minimums(candidates: gpd.GeoDataFrame, config: Config):
+    """{township: places} for every township with candidates, from ``optimize.min_places_per_township``."""
+    amount = float(config["optimize.min_places_per_township"])
+    if amount <= 0:
+        return None, None
+    groups = candidates["township"].fillna("").to_numpy(dtype=object)
+    return groups, {t: amount for t in sorted(set(groups)) if t}
 
 
 def _served_by_site(res, weights, cost) -> np.ndarray:
@@ -191,9 +205,9 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     p : int, optional
         New sites to open (default ``optimize.p``), capped by the number of candidates.
     budget : float, optional
-        Yuan (net of the start-up subsidy is *not* assumed: gross cost). When given (or
-        ``optimize.budget`` > 0), the proposal is the largest optimal plan of the p-sweep
-        whose total cost fits the budget.
+        Yuan, gross cost (before the start-up subsidy) of the sites at their full size. When given
+        (or ``optimize.budget`` > 0) the proposal is the optimal plan within the budget, with any
+        number of sites.
     max_p : int, optional
         Largest p of the coverage curve (default ``optimize.max_p``).
     """
@@ -216,31 +230,43 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     max_p = min(int(config["optimize.max_p"] if max_p is None else max_p), m)
     time_limit = float(config["optimize.time_limit"])
 
+    groups, mins = _township_minimums(candidates, config)
+    costs = candidates["cost"].to_numpy(dtype=float)
+
+    def solve(k=None, money=None):
+        model = _model(cost, weights, k, caps, config, costs=costs if money is not None else None, budget=money,
+                       groups=groups, mins=mins)
+        return model.solve(time_limit=time_limit)
+
     curve_rows, solutions = [], {}
     for k in range(1, max(max_p, min(p, m)) + 1):
-        res = _model(cost, weights, k, caps, config).solve(time_limit=time_limit)
+        res = solve(k)
         solutions[k] = res
         sel = np.asarray(res.selected, dtype=int)
-        curve_rows.append({"p": k, "places_served": float(res.objective), "share_of_unmet": float(res.objective / weights.sum())
-                           if weights.sum() else 0.0, "cost": float(candidates["cost"].to_numpy()[sel].sum()),
-                           "net_cost": float(candidates["net_cost"].to_numpy()[sel].sum()), "status": res.status,
-                           "mip_gap": float(res.gap)})
+        curve_rows.append({"p": k, "places_served": float(res.objective) if res.status != "infeasible" else np.nan,
+                           "share_of_unmet": float(res.objective / weights.sum())
+                           if weights.sum() and res.status != "infeasible" else np.nan,
+                           "cost": float(costs[sel].sum()), "net_cost": float(candidates["net_cost"].to_numpy()[sel].sum()),
+                           "status": res.status, "mip_gap": float(res.gap)})
     curve = pd.DataFrame(curve_rows)
     if budget > 0:
-        fits = curve[curve["cost"] <= budget]
-        chosen_p = int(fits["p"].max()) if len(fits) else 0
-        scenario = {"kind": "budget", "budget": budget, "p": chosen_p}
+        res = solve(None, budget)
+        scenario.update(budget=budget, p=int(len(res.selected)))
     else:
-        chosen_p = min(p, m)
-        scenario = {"kind": "p", "p": chosen_p}
-    if chosen_p == 0:
-        scenario.update(status="budget_too_small", gap=0.0, objective=0.0, unmet_total=float(weights.sum()),
-                        model=config["optimize.model"], reason=f"the cheapest candidate site costs {candidates['cost'].min():,.0f} yuan")
-        return OptimizeResult(_empty_sites(candidates), candidates, curve, demand, None, scenario)
-    res = solutions.get(chosen_p) or _model(cost, weights, chosen_p, caps, config).solve(time_limit=time_limit)
+        res = solutions.get(min(p, m)) or solve(min(p, m))
+        scenario.update(p=min(p, m))
+    if mins:
+        scenario["min_places_per_township"] = float(config["optimize.min_places_per_township"])
+    scenario.update(status=res.status, gap=float(res.gap), unmet_total=float(weights.sum()),
+                    model=config["optimize.model"], reason=res.reason)
+    if res.status == "infeasible" or len(res.selected) == 0:
+        if budget > 0 and len(res.selected) == 0 and res.status != "infeasible":
+            scenario.update(status="budget_too_small",
+                            reason=f"the cheapest candidate site costs {costs.min():,.0f} yuan")
+        scenario.update(p=0, objective=0.0)
+        return OptimizeResult(_empty_sites(candidates), candidates, curve, demand, res, scenario)
+    scenario["objective"] = float(res.objective)
     sites = _size_to_demand(_describe(res, candidates, demand, cost, weights), config)
-    scenario.update(status=res.status, gap=float(res.gap), objective=float(res.objective),
-                    unmet_total=float(weights.sum()), model=config["optimize.model"])
     return OptimizeResult(sites, candidates, curve, demand, res, scenario)
 
 

@@ -103,3 +103,31 @@ def test_sites_list_the_ids_of_the_compounds_they_serve(tiny):
     p, r = tiny
     s = optimize(p, r, p=1, max_p=1).sites.iloc[0]
     assert s["compound_ids"] == "C2"
+
+
+def test_budget_scenario_is_the_optimum_within_the_budget(tiny):
+    p, r = tiny
+    # The only candidate that reaches C2 is the generated one (1,800,000 yuan at full size): a budget
+    # of 1,799,999 buys nothing that helps; 1,800,000 buys all 9.6288 places.
+    assert optimize(p, r, budget=1_799_999.0, max_p=1).scenario["objective"] == 0.0
+    o = optimize(p, r, budget=1_800_000.0, max_p=1)
+    assert o.scenario["status"] == "optimal" and o.scenario["objective"] == pytest.approx(9.6288)
+    assert list(o.sites["id"]) == ["G:01"]
+
+
+def test_minimum_places_per_township(tiny_config):
+    # At least 40 new places in every township with candidates: 乙镇 only has H2 (40 places) and P-2 (60)
+    # reaching nobody, so the plan must open one of them besides the site serving C2.
+    p = load_project(tiny_config, overrides={"optimize.min_places_per_township": 40.0})
+    o = optimize(p, audit(p), p=3, max_p=3)
+    assert o.scenario["status"] == "optimal"
+    assert o.scenario["objective"] == pytest.approx(9.6288)
+    opened = o.candidates.set_index("id").loc[o.sites["id"]]
+    for township in ("甲街道", "乙镇"):
+        assert opened.loc[opened["township"] == township, "places"].sum() >= 40  # full-size places of the candidates
+
+
+def test_impossible_minimum_is_reported(tiny_config):
+    p = load_project(tiny_config, overrides={"optimize.min_places_per_township": 500.0})
+    o = optimize(p, audit(p), p=2, max_p=2)
+    assert o.scenario["status"] == "infeasible" and "minimum" in o.scenario["reason"] and len(o.sites) == 0

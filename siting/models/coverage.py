@@ -19,6 +19,8 @@ from siting.models._base import (
     CostMatrix,
     LocationResult,
     MipOutcome,
+    _err,
+    _vector,
     check_capacities,
     check_distance,
     check_existing,
@@ -65,8 +67,8 @@ def _reduce(cover: sp.csr_array, weights: np.ndarray, existing: np.ndarray, domi
     return _Reduced(b, weight, cols, rows, group_of, pre)
 
 
-def _groups(cover: sp.csr_array, cols: np.ndarray, row_ok: np.ndarray, weights: np.ndarray):
-    """Coverage of ``row_ok`` rows by ``cols``, identical rows merged, empty columns dropped.
+def _groups(cover: sp.csr_array, cols: np.ndarray, row_ok: np.ndarray, weights: np.ndarray, keep_empty: bool = False):
+    """Coverage of ``row_ok`` rows by ``cols``, identical rows merged, empty columns dropped (unless ``keep_empty``).
 
     Returns ``(b, group_weight, kept_cols, rows, group_of)``.
     """
@@ -77,6 +79,8 @@ def _groups(cover: sp.csr_array, cols: np.ndarray, row_ok: np.ndarray, weights: 
     group_of, reps = merge_identical_rows(sub)
     weight = np.bincount(group_of, weights=weights[rows], minlength=len(reps)) if len(reps) else np.zeros(0)
     b = sp.csr_array(sub[reps]) if len(reps) else sp.csr_array((0, len(cols)), dtype=bool)
+    if keep_empty:
+        return b, weight, cols, rows, group_of
     used = np.flatnonzero(np.bincount(b.indices, minlength=b.shape[1]) > 0)
     return sp.csr_array(b[:, used]), weight, cols[used], rows, group_of
 
@@ -287,31 +291,74 @@ class CapacitatedMCLP:
     Variables: ``x_j`` (open), ``z_gj`` (amount of group g served by j) only for pairs
     within reach, with ``sum_j z_gj <= W_g``, ``sum_g z_gj <= c_j x_j`` and the
     strengthening ``z_gj <= min(W_g, c_j) x_j`` that tightens the LP bound.
+
+    Planning scenarios add rows, all optional: a budget ``sum_j cost_j x_j <= budget``
+    over new sites (then ``p`` may be ``None``: no limit on the count), and a minimum
+    of new capacity per group of sites (e.g. per township) ``sum_{j in t} c_j x_j >= min_t``.
+    With infinite capacities the model is the MCLP, so a budgeted MCLP is this class too.
     """
 
     name = "cmclp"
 
-    def __init__(self, cover, weights, p: int, capacities, existing=None):
+    def __init__(self, cover, weights, p: int | None, capacities, existing=None, *, costs=None, budget=None,
+                 group_of=None, min_capacity=None):
         self.cover = sp.csr_array(cover, dtype=bool)
         self.cover.sort_indices()
         n, m = self.cover.shape
         self.weights = check_weights(weights, n)
         self.capacities = check_capacities(capacities, m)
         self.existing = check_existing(existing, m)
-        self.p = check_p(p, m, len(self.existing))
+        if p is None and budget is None:
+            raise _err("give p, a budget, or both.", "请给出 p（设施数）或预算，或两者都给。")
+        self.p = None if p is None else check_p(p, m, len(self.existing))
+        self.budget = None
+        self.costs = None
+        if budget is not None:
+            if costs is None:
+                raise _err("a budget needs the cost of each site (costs=).", "给出预算时须同时给出每个候选点的投资（costs=）。")
+            self.costs = _vector(costs, m, "costs", "投资", "site")
+            if not (np.isfinite(budget) and budget >= 0):
+                raise _err(f"budget must be a number >= 0, got {budget!r}.", f"预算必须是不小于 0 的数，实际为 {budget!r}。")
+            self.budget = float(budget)
+        self.min_capacity = dict(min_capacity or {})
+        self.group_of = None if group_of is None else np.asarray(group_of, dtype=object)
+        if self.min_capacity and (self.group_of is None or len(self.group_of) != m):
+            raise _err(f"min_capacity needs group_of with one group per site ({m}).",
+                       f"按组设定最低新增托位时，须为每个候选点（共 {m} 个）给出所属组 group_of。")
 
     @classmethod
-    def from_cost_matrix(cls, cost, weights, service_distance: float, p: int, capacities,
-                         existing=None) -> CapacitatedMCLP:
+    def from_cost_matrix(cls, cost, weights, service_distance: float, p: int | None, capacities,
+                         existing=None, *, costs=None, budget=None, group_of=None,
+                         min_capacity=None) -> CapacitatedMCLP:
         """Build from a cost matrix (see :meth:`MCLP.from_cost_matrix`).
 
         Parameters
         ----------
         capacities : array, shape (m,)
-            Most demand weight each site can serve.
+            Most demand weight each site can serve (the total weight for "no limit").
+        costs : array, shape (m,), optional
+            Cost of opening each site; needed with ``budget``.
+        budget : float, optional
+            Most that the new sites may cost together.
+        group_of : array, shape (m,), optional
+            A label per site (e.g. its township), for ``min_capacity``.
+        min_capacity : dict, optional
+            ``{label: amount}``: new capacity to open at least in each group. Infeasible
+            combinations are reported with status "infeasible", not raised.
         """
         cm = CostMatrix(cost)
-        return cls(cm.within(check_distance(service_distance)), weights, p, capacities, existing)
+        return cls(cm.within(check_distance(service_distance)), weights, p, capacities, existing, costs=costs,
+                   budget=budget, group_of=group_of, min_capacity=min_capacity)
+
+    def _extra_rows(self) -> list[tuple[np.ndarray, float, float]]:
+        """Scenario rows over the original columns: (coefficients per site, lower, upper)."""
+        rows = []
+        if self.budget is not None:
+            rows.append((self.costs, -np.inf, self.budget))
+        for label, amount in sorted(self.min_capacity.items(), key=lambda kv: str(kv[0])):
+            coef = np.where(self.group_of == label, self.capacities, 0.0)
+            rows.append((coef, float(amount), np.inf))
+        return rows
 
     def solve(self, time_limit: float | None = None, mip_gap: float = 0.0,
               options: dict | None = None) -> LocationResult:
@@ -320,11 +367,13 @@ class CapacitatedMCLP:
         t0 = time.perf_counter()
         out, flow = _capacitated_flow(self.cover, self.weights, self.capacities, self.existing,
                                       p=self.p, must_serve=False, time_limit=time_limit, mip_gap=mip_gap,
-                                      options=options)
+                                      options=options, extra_rows=self._extra_rows())
         status = out.status if out.status != "no_solution" else "time_limit"
+        reason = status_reason(out.status, time_limit)
+        if out.status == "infeasible":
+            reason = "no set of sites meets the budget and the minimum new places per group together"
         return _flow_result(self.cover, self.weights, self.existing, out, flow, status,
-                            objective=lambda served: float(served.sum()), t0=t0,
-                            reason=status_reason(out.status, time_limit))
+                            objective=lambda served: float(served.sum()), t0=t0, reason=reason)
 
 
 class LSCP:
@@ -475,12 +524,18 @@ class _Flow:
     reason: str = ""
 
 
-def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_limit, mip_gap, options):
-    """Shared model of the capacitated MCLP (maximise served) and capacitated LSCP (serve all, fewest sites)."""
+def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_limit, mip_gap, options,
+                      extra_rows=()):
+    """Shared model of the capacitated MCLP (maximise served) and capacitated LSCP (serve all, fewest sites).
+
+    ``extra_rows``: (coefficient per original column, lower, upper) rows over the new sites' x_j.
+    """
     m = cover.shape[1]
     is_existing = np.zeros(m, dtype=bool)
     is_existing[existing] = True
-    b, gw, cols, rows, group_of = _groups(cover, np.flatnonzero(capacities > 0), weights > 0, weights)
+    # A minimum of new capacity may be met by sites that reach no demand: keep them then.
+    minimums = any(lo > -np.inf for _, lo, _ in extra_rows)
+    b, gw, cols, rows, group_of = _groups(cover, np.flatnonzero(capacities > 0), weights > 0, weights, keep_empty=minimums)
     pairs = b.tocoo()
     flow = _Flow(rows, group_of, gw, cols, pairs)
     g, k, t = b.shape[0], b.shape[1], pairs.nnz
@@ -496,7 +551,7 @@ def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_
                            f"{demand:g} can be served even with all {m} sites open "
                            f"(total capacity {capacities.sum():g})")
             return MipOutcome("infeasible", None, float("nan"), float("nan"), float("inf"), 0.0), flow
-    if t == 0:
+    if t == 0 and not minimums:
         return MipOutcome("optimal", np.zeros(k), 0.0, 0.0, 0.0, 0.0), flow
 
     # Columns: x (k) then z (t). Rows: group (g), capacity (k), linking (t), p (1, if any).
@@ -519,6 +574,17 @@ def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_
         entries_v.append(np.ones(len(free)))
         row_lo = np.append(row_lo, -np.inf)
         row_hi = np.append(row_hi, p)
+        n_rows += 1
+    for coef, lo, hi in extra_rows:
+        free = np.flatnonzero(~fixed)
+        local = np.asarray(coef, dtype=float)[cols][free]
+        entries_r.append(np.full(len(free), n_rows))
+        entries_c.append(free)
+        entries_v.append(local)
+        # Existing sites are open already: their part of a minimum counts, and they cost nothing new.
+        fixed_part = float(np.asarray(coef, dtype=float)[cols][fixed].sum()) if lo > -np.inf else 0.0
+        row_lo = np.append(row_lo, lo - fixed_part)
+        row_hi = np.append(row_hi, hi)
         n_rows += 1
     a = sp.csc_array((np.concatenate(entries_v), (np.concatenate(entries_r), np.concatenate(entries_c))),
                      shape=(n_rows, k + t))
