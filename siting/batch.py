@@ -52,7 +52,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ConfigError, SitingError
+from .errors import ConfigError, DataError, SitingError
 from .output import write_text
 
 __all__ = ["District", "BatchResult", "read_districts", "input_hashes", "is_complete", "run_district", "run_batch",
@@ -290,8 +290,12 @@ def _synthetic_config(d: District, inputs_dir: Path) -> Path:
     stamp.unlink(missing_ok=True)
     outline = _read_outline(d.outline, d.outline_crs)
     short = d.name.removeprefix("日照市")
-    demo.generate(inputs_dir, seed=int(d.seed), outline=outline, name=short, population=int(d.population),
-                  townships=d.townships, adcode=d.adcode)
+    try:
+        demo.generate(inputs_dir, seed=int(d.seed), outline=outline, name=short, population=int(d.population),
+                      townships=d.townships, adcode=d.adcode)
+    except (ValueError, RuntimeError) as exc:  # the same parameters would fail again: no retry
+        raise DataError(f"cannot generate the synthetic district inside {d.outline}: {exc}",
+                        f"无法在 {d.outline} 内生成合成区县：{exc}") from None
     text = DEMO_CONFIG.read_text(encoding="utf-8")
     text = re.sub(r'(?m)^name = ".*"$', f'name = "{d.name}（演示）"', text, count=1)
     text = re.sub(r'(?m)^district = ".*"$', f'district = "{d.name}"', text, count=1)

@@ -1656,6 +1656,8 @@ def synthetic_district(boundary, name: str, population: int, townships=None, see
     # Town seats: dart throwing away from the edge, the city and the river.
     allowed = main.buffer(-2500).difference(ellipse(centre, 9000, 6500, math.degrees(theta)))
     allowed = allowed.difference(river_line.buffer(2000))
+    if allowed.is_empty:
+        raise ValueError("the outline is too small for a synthetic district (room for a 9 km county seat and towns)")
     dmin = 0.9 * math.sqrt(main.area / n)
     seats: list[np.ndarray] = []
     tries = 0

@@ -175,3 +175,24 @@ def test_osm_rows_need_project_from_osm(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="not supported"):
         batch._prepare(d, tmp_path)
     assert os.environ.get(batch.TEST_EXIT_ENV) is None
+
+
+def test_cli_on_an_existing_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    from siting.cli import main
+
+    write_tiny_project(tmp_path / "one")
+    (tmp_path / "one.csv").write_text("id,name,config\none,一区,one/siting.toml\n", encoding="utf-8")
+    (tmp_path / "tinybox.geojson").write_text(json.dumps(mapping(box(119.0, 35.5, 119.01, 35.51))), encoding="utf-8")
+    (tmp_path / "two.csv").write_text("id,name,outline,seed,population\nx,太小,tinybox.geojson,1,1000\n", encoding="utf-8")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        addr = cluster.scheduler_address
+        assert main(["--lang", "en", "batch", str(tmp_path / "one.csv"), "--out", str(tmp_path / "out"),
+                     "--scheduler", addr]) == 0
+        assert (tmp_path / "out" / "one" / batch.MANIFEST).exists()
+        # A synthetic district whose outline is too small fails at once (no retry), with the reason.
+        assert main(["--lang", "en", "batch", str(tmp_path / "two.csv"), "--out", str(tmp_path / "out2"),
+                     "--scheduler", addr]) == 1
+    csv = pd.read_csv(tmp_path / "out2" / "summary.csv", encoding="utf-8-sig")
+    assert csv.loc[0, "Status"] == "failed" and "cannot generate" in csv.loc[0, "Error"]
