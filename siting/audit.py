@@ -26,14 +26,13 @@ import geopandas as gpd
 import highspy
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .config import Config
 from .demand import compound_demand, facility_supply
 from .models._base import new_highs
 from .network import od_matrix
 
-__all__ = ["AuditResult", "audit", "allocate", "catchment_of", "township_table", "guidance_check", "standards_check"]
+__all__ = ["AuditResult", "audit", "allocate", "facility_service_areas", "catchment_of", "township_table", "guidance_check", "standards_check"]
 
 RULE_NEW = "岚政办字〔2024〕5号 二(二)1：新建居住区应配套建设与常住人口规模相适应的婴幼儿照护服务设施，与住宅同步验收、同步交付"
 RULE_EXISTING = "岚政办字〔2024〕5号 二(二)1：不能满足需求的已建成居住区要在3年内通过购置、置换、租赁、补贴等方式建设婴幼儿照护服务设施"
@@ -261,6 +260,32 @@ def audit(project, config: Config | None = None) -> AuditResult:
     guidance = guidance_check(project.townships, project.health, townships, config)
     return AuditResult(compounds=compounds, childcare=childcare, townships=townships, guidance=guidance,
                        allocation=alloc, as_of=as_of, deadline=deadline)
+
+
+def facility_service_areas(project, result: AuditResult, thresholds=None) -> gpd.GeoDataFrame:
+    """Walking service areas of every facility with under-3 places: one polygon per facility per distance.
+
+    Facilities are those with places counted by the audit (a kindergarten without 托班 has none);
+    distances default to ``maps.service_area_walk`` (metres along roads, e.g. 300 / 500 / 1,000 m).
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326: ``facility_id``, ``name``, ``kind``, ``threshold`` (m), ``snap_distance``, geometry.
+    """
+    from .network import service_areas
+
+    thresholds = sorted(float(d) for d in (project.config["maps.service_area_walk"] if thresholds is None else thresholds))
+    fac = result.childcare[result.childcare["places_supply"] > 0]
+    cols = ["facility_id", "name", "kind", "threshold", "snap_distance", "geometry"]
+    if not thresholds or len(fac) == 0 or project.roads is None:
+        return gpd.GeoDataFrame(pd.DataFrame(columns=cols), geometry="geometry", crs="EPSG:4326")
+    areas = service_areas(project.roads, fac, thresholds, weight="length",
+                          max_snap_distance=project.config["network.snap_max_distance"], crs=project.crs)
+    areas = areas[areas["snapped"]]
+    info = fac.loc[areas["facility"], ["id", "name", "kind"]].to_numpy()
+    out = areas.assign(facility_id=info[:, 0], name=info[:, 1], kind=info[:, 2])
+    return out[cols].reset_index(drop=True)
 
 
 def township_table(townships: gpd.GeoDataFrame, compounds: pd.DataFrame, childcare: pd.DataFrame, config: Config) -> pd.DataFrame:

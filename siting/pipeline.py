@@ -10,12 +10,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 from tqdm.auto import tqdm
 
-from .audit import AuditResult, audit, write_audit
+from .audit import AuditResult, audit, facility_service_areas, write_audit
 from .optimize import OptimizeResult, optimize, write_optimize
 from .i18n import t
 from .project import Project, load_project
+from .tables import write_gpkg
 
 __all__ = ["RunResult", "run", "STAGES"]
 
@@ -29,6 +31,7 @@ class RunResult:
     project: Project
     out_dir: Path
     audit: AuditResult | None = None
+    service_areas: "gpd.GeoDataFrame | None" = None
     optimize: "OptimizeResult | None" = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
@@ -69,6 +72,8 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
         step("audit")
         result.audit = audit(project)
         result.outputs.update(write_audit(result.audit, out, lang))
+        result.service_areas = facility_service_areas(project, result.audit)
+        result.outputs["service_areas"] = write_gpkg({"service_areas": result.service_areas}, out / "service_areas.gpkg")
         bar.update()
 
     if "optimize" in todo:
@@ -86,7 +91,8 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
         step("map")
         from .maps.district import write_maps
 
-        result.outputs.update(write_maps(project, result.audit, result.optimize, out, lang))
+        result.outputs.update(write_maps(project, result.audit, result.optimize, out, lang,
+                                         service_areas=result.service_areas))
         bar.update()
 
     if "brief" in todo:

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import geopandas as gpd
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,3 +196,31 @@ def test_guidance_teachers_in_post_are_compared(tiny_config):
     assert "缺 1 名" in g.loc[("township_station", "甲街道"), "note"]
     assert "缺" not in g.loc[("township_station", "乙镇"), "note"]
     assert g.loc[("teachers", "全区"), "teachers_known"] == 2 and bool(g.loc[("teachers", "全区"), "ok"])
+
+
+def test_facility_service_areas_one_polygon_per_facility_and_distance(tiny_config):
+    from siting.audit import facility_service_areas
+
+    p, r = _audit(tiny_config)
+    sa = facility_service_areas(p, r, thresholds=[300.0, 1000.0])
+    # K1, N1 and N2 all have places: 3 facilities × 2 distances, nested.
+    assert len(sa) == 6 and set(sa["facility_id"]) == {"K1", "N1", "N2"}
+    m = sa.to_crs(p.crs).set_index(["facility_id", "threshold"])
+    for fid in ("K1", "N1", "N2"):
+        small, big = m.loc[(fid, 300.0), "geometry"], m.loc[(fid, 1000.0), "geometry"]
+        assert big.buffer(1).contains(small)
+    # Independent check with networkx: nodes within 300 m of K1 by road (its snap leg included) lie in
+    # its 300 m area; nodes farther than 300 m + the 35 m road buffer do not.
+    import networkx as nx
+    import shapely
+
+    from siting.network import snap
+
+    s = snap(p.roads, p.childcare[p.childcare["id"] == "K1"], crs=p.crs)
+    node, leg = s.node[0], s.distance[0]
+    dist = nx.single_source_dijkstra_path_length(p.roads, node, weight="length")
+    xy = gpd.GeoSeries([shapely.Point(p.roads.nodes[n]["x"], p.roads.nodes[n]["y"]) for n in dist], crs=4326).to_crs(p.crs)
+    area = m.loc[("K1", 300.0), "geometry"]
+    inside = [pt for pt, d in zip(xy, dist.values()) if leg + d <= 300]
+    assert len(inside) >= 3 and all(area.buffer(0.5).contains(pt) for pt in inside)
+    assert sum(area.contains(pt) for pt, d in zip(xy, dist.values()) if leg + d > 335) == 0

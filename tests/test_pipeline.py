@@ -24,13 +24,18 @@ def _demo_config(cfg):
 def test_run_writes_every_output(tiny_config, tmp_path):
     out = tmp_path / "out"
     result = run(tiny_config, out, progress=False)
-    for name in ("overview.html", "audit.gpkg", "audit.xlsx", "audit_compounds.csv", "audit_townships.csv"):
+    for name in ("overview.html", "audit.gpkg", "audit.xlsx", "audit_compounds.csv", "audit_townships.csv",
+                 "service_areas.gpkg", "district.html", "index.html", "proposals.csv", "briefing.pdf"):
         assert (out / name).stat().st_size > 0, name
     sheets = pd.read_excel(out / "audit.xlsx", sheet_name=None)
     assert list(sheets) == ["乡镇汇总", "小区与村庄", "托育机构", "1+8+N指导体系", "托位分配"]
     assert "每千人口托位数" in sheets["乡镇汇总"].columns
     assert set(sheets["小区与村庄"]["评估结果"]) <= {"已覆盖", "托位不足", "服务范围内无设施"}
     assert result.audit is not None and len(result.audit.compounds) == 4
+    import geopandas as gpd
+
+    areas = gpd.read_file(out / "service_areas.gpkg")
+    assert len(areas) == 3 * 3  # 3 facilities with places × the 300 / 500 / 1,000 m defaults
 
 
 def test_run_in_english_uses_english_headers(tiny_config, tmp_path):

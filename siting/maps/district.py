@@ -9,7 +9,6 @@ is shifted WGS84 → GCJ-02 to line up with them (天地图 is CGCS2000 ≈ WGS8
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 from html import escape
@@ -21,7 +20,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element
-from shapely.ops import substring
 
 from ..crs import wgs84_to_gcj02
 from ..errors import ConfigError
@@ -255,91 +253,27 @@ def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: 
     return group
 
 
-def walk_service_areas(project, audit) -> gpd.GeoDataFrame:
+def walk_service_areas(project, audit, per_facility: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Walking service areas of the childcare facilities with toddler places, dissolved per distance.
 
-    Facilities: nurseries, kindergartens with 托班, employer and community points (a kindergarten
-    without 托班 is left out); distances: ``maps.service_area_walk`` (at most three, the smallest
-    ones). As :func:`siting.network.service_areas` (roads reached within the distance, less the
-    straight walk from the facility to its road node, cut part-way along the last edge, buffered
-    by ``SERVICE_AREA_BUFFER``), but one multi-source search and one buffer per distance for all
-    facilities together, since the map shows their union: seconds instead of minutes on a district.
-    Polygons are simplified by 15 m.
+    The map shows the union of the facilities' service areas (:func:`siting.audit.facility_service_areas`)
+    at the smallest three distances of ``maps.service_area_walk``, simplified for size.
 
     Returns
     -------
     GeoDataFrame
         EPSG:4326, columns ``threshold`` (m) and geometry, largest first (drawing order).
     """
-    from ..network import SERVICE_AREA_BUFFER, snap
+    from ..audit import facility_service_areas
 
-    empty = gpd.GeoDataFrame({"threshold": []}, geometry=[], crs="EPSG:4326")
-    thresholds = sorted(float(d) for d in (project.config["maps.service_area_walk"] or []))[:_MAX_SERVICE_AREA_THRESHOLDS]
-    cc = audit.childcare
-    fac = cc[(childcare_kind_for_map(cc) != "kindergarten").to_numpy() & (cc["places_supply"].fillna(0) > 0).to_numpy()]
-    G = project.roads
-    if not thresholds or len(fac) == 0 or G is None or G.number_of_nodes() == 0:
-        return empty
-    snapped = snap(G, fac.geometry, crs=project.crs)
-    ok = snapped.snapped
-    if not ok.any():
-        return empty
-    # Multi-source Dijkstra: each facility starts at its node with the straight walk already spent.
-    dist: dict = {}
-    heap = sorted((float(d), i, n) for i, (n, d) in enumerate(zip(snapped.node[ok], snapped.distance[ok])))
-    tmax = thresholds[-1]
-    tie = len(heap)
-    while heap:
-        d, _, u = heapq.heappop(heap)
-        if u in dist:
-            continue
-        dist[u] = d
-        for v, edges in G.adj[u].items():
-            if v not in dist:
-                nd = d + min(float(e.get("length", 0.0)) for e in edges.values())
-                if nd <= tmax:
-                    tie += 1
-                    heapq.heappush(heap, (nd, tie, v))
-    # Reached edges, oriented from u, in the metric CRS.
-    starts, lengths, lines = [], [], []
-    for u, v, data in G.edges(data=True):
-        if u not in dist:
-            continue
-        geom = data.get("geometry")
-        pu, pv = (G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])
-        if geom is None:
-            geom = shapely.LineString([pu, pv])
-        elif shapely.Point(geom.coords[0]).distance(shapely.Point(pu)) > shapely.Point(geom.coords[-1]).distance(
-                shapely.Point(pu)):
-            geom = geom.reverse()
-        starts.append(dist[u])
-        lengths.append(float(data.get("length", 0.0)))
-        lines.append(geom)
-    starts, lengths = np.asarray(starts), np.asarray(lengths)
-    lines = gpd.GeoSeries(lines, crs="EPSG:4326").to_crs(project.crs).to_numpy()
-    legs = gpd.GeoSeries([shapely.LineString([p, (G.nodes[n]["x"], G.nodes[n]["y"])])
-                          for p, n in zip(fac.geometry[ok].representative_point(), snapped.node[ok])],
-                         crs="EPSG:4326").to_crs(project.crs).to_numpy()
-    leg_len = snapped.distance[ok]
+    if per_facility is None:
+        per_facility = facility_service_areas(project, audit)
+    keep = sorted(per_facility["threshold"].unique())[:_MAX_SERVICE_AREA_THRESHOLDS]
     rows = []
-    for t in sorted(thresholds, reverse=True):
-        reach = starts <= t
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(lengths > 0, (t - starts) / lengths, 1.0)
-        pieces = list(lines[reach & (frac >= 1)])
-        pieces += [substring(g, 0, f, normalized=True) for g, f in zip(lines[reach & (frac < 1)], frac[reach & (frac < 1)])]
-        pieces += list(legs[leg_len <= t])
-        # A cut at the very start of an edge is a point; it lies inside the buffer of its node anyway.
-        pieces = [g for g in pieces if g.geom_type == "LineString" and not g.is_empty]
-        if not pieces:
-            continue
-        # Buffering the merged lines piece by piece and then dissolving is ~10x faster in GEOS than
-        # buffering one big MultiLineString.
-        merged = shapely.get_parts(shapely.line_merge(shapely.union_all(pieces)))
-        area = shapely.union_all(shapely.buffer(merged, SERVICE_AREA_BUFFER, quad_segs=3))
+    metric = per_facility.to_crs(project.crs)
+    for t in sorted(keep, reverse=True):
+        area = shapely.union_all(metric.loc[metric["threshold"] == t].geometry.to_numpy())
         rows.append((t, shapely.simplify(area, _SERVICE_AREA_SIMPLIFY_M)))
-    if not rows:
-        return empty
     out = gpd.GeoDataFrame({"threshold": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=project.crs)
     return out.to_crs("EPSG:4326")
 
@@ -724,7 +658,8 @@ def _index_html(project, audit, optimize, files: dict[str, Path], townships: lis
 
 
 def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str | None = None, *,
-               township_maps: bool | None = None, overview: bool = True) -> dict[str, Path]:
+               township_maps: bool | None = None, overview: bool = True,
+               service_areas: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
     """Write every map of a run into ``out_dir``.
 
     Files: ``overview.html`` (every input layer; with ``overview=True``), ``district.html``, one
@@ -741,6 +676,8 @@ def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str
     lang : {"zh", "en"}
     basemap : {"none", "osm", "tianditu", "amap"}, optional
         Default config ``maps.basemap``; ``"none"`` pages work offline.
+    service_areas : GeoDataFrame, optional
+        Per-facility service areas from :func:`siting.audit.facility_service_areas`, when already computed.
 
     Returns
     -------
@@ -751,7 +688,7 @@ def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str
     bm = resolve_basemap(project, basemap, lang)  # fail before writing anything
     if township_maps is None:
         township_maps = bool(project.config["maps.township_maps"])
-    areas = walk_service_areas(project, audit)
+    areas = walk_service_areas(project, audit, service_areas)
     files: dict[str, Path] = {}
     if overview:
         files["overview"] = save_map(overview_map(project, lang), out / "overview.html")

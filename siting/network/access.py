@@ -154,6 +154,20 @@ def od_matrix(
 # ---------------------------------------------------------------------------- service areas
 
 
+def _buffer_network(pieces, buffer: float):
+    """The area within ``buffer`` of some road pieces.
+
+    Buffering thousands of short segments is what makes service areas slow on an unsimplified
+    graph; merging them into long lines first gives the same area (up to the arc approximation
+    of the ends) in a fraction of the time.
+    """
+    lines = [g for g in pieces if g.geom_type in ("LineString", "MultiLineString")]
+    points = [g for g in pieces if g.geom_type == "Point"]
+    merged = list(shapely.get_parts(shapely.line_merge(shapely.union_all(lines)))) if lines else []
+    # One buffer per merged line, then a dissolve, is far faster in GEOS than one buffer of them all.
+    return shapely.union_all(shapely.buffer(np.array(merged + points, dtype=object), buffer, quad_segs=4))
+
+
 def service_areas(
     G: nx.MultiDiGraph,
     facilities,
@@ -224,7 +238,7 @@ def service_areas(
             pieces = list(lines[full])
             pieces += [substring(lines[k], 0, f, normalized=True) for k, f in zip(part, frac[frac < 1])]
             pieces.append(shapely.LineString([origin, node_pt]) if res.distance[i] > 0 else origin)
-            area = shapely.buffer(shapely.GeometryCollection(pieces), buffer)
+            area = _buffer_network(pieces, buffer)
             rows.append((label, t, weight, res.distance[i], True, area))
     out = gpd.GeoDataFrame(
         rows, columns=["facility", "threshold", "weight", "snap_distance", "snapped", "geometry"], crs=cache.crs
