@@ -8,7 +8,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
-import pandas as pd
 import shapely
 from pyproj import CRS
 

@@ -3,7 +3,6 @@
 import hashlib
 
 import pandas as pd
-import pytest
 
 from siting.cli import main
 from siting.pipeline import run
