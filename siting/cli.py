@@ -13,6 +13,28 @@ from .i18n import t
 __all__ = ["main"]
 
 
+def _project_args(cmd, out: bool = True) -> None:
+    """The options every command on one project takes."""
+    cmd.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
+    if out:
+        cmd.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
+        cmd.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _scenario_args(cmd) -> None:
+    cmd.add_argument("-p", type=int, help="number of new sites (default optimize.p)")
+    cmd.add_argument("--budget", type=float, help="budget in yuan instead of p")
+
+
+def _scenario_overrides(args) -> dict:
+    overrides = {}
+    if args.p is not None:
+        overrides["optimize.p"] = args.p
+    if args.budget is not None:
+        overrides["optimize.budget"] = args.budget
+    return overrides
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="siting", description="托育设施缺口评估与选址 / childcare gap audit and nursery siting")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of messages and outputs (default zh)")
@@ -20,9 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="运行全部步骤 / run every stage")
-    run.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
-    run.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
-    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _project_args(run)
     run.add_argument("--osm", type=Path, metavar="FILE",
                      help="run on an OpenStreetMap extract (.osm or .osm.pbf) alone, no other input "
                           "(the layers made from it are written to OUT/osm-project)")
@@ -35,32 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     fet.add_argument("--out", type=Path, required=True, help="folder for roads.osm, the layers and siting.toml")
 
     aud = sub.add_parser("audit", help="需求与合规评估 / demand and compliance audit")
-    aud.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
-    aud.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
+    _project_args(aud)
     aud.add_argument("--as-of", help="date for deadlines and days left, YYYY-MM-DD (default today)")
-    aud.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     opt = sub.add_parser("optimize", help="选址优化 / propose new sites")
-    opt.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
-    opt.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
-    opt.add_argument("-p", type=int, help="number of new sites (default optimize.p)")
-    opt.add_argument("--budget", type=float, help="budget in yuan instead of p")
-    opt.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _project_args(opt)
+    _scenario_args(opt)
 
     mp = sub.add_parser("map", help="绘制区县与乡镇地图 / district and township maps")
-    mp.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
-    mp.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
+    _project_args(mp)
     mp.add_argument("--basemap", choices=["none", "osm", "tianditu", "amap"],
                     help="online basemap (default maps.basemap: none, offline)")
     mp.add_argument("--no-sites", action="store_true", help="audit only: no proposed sites on the maps")
-    mp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     br = sub.add_parser("brief", help="生成用地会审简报 / the briefing for land-allocation meetings")
-    br.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
-    br.add_argument("--out", type=Path, default=Path("maps"), help="output folder (default maps/)")
-    br.add_argument("-p", type=int, help="number of new sites (default optimize.p)")
-    br.add_argument("--budget", type=float, help="budget in yuan instead of p")
-    br.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _project_args(br)
+    _scenario_args(br)
 
     bat = sub.add_parser("batch", help="多个区县并行运行 / run many districts on dask")
     bat.add_argument("districts", type=Path, help="districts CSV: id, name and config | osm | outline + seed + population")
@@ -71,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--force", action="store_true", help="rerun districts whose outputs are complete")
 
     val = sub.add_parser("validate", help="检查全部图层 / check every layer")
-    val.add_argument("--config", type=Path, help="project TOML (default: the bundled demo district)")
+    _project_args(val, out=False)
     return p
 
 
@@ -120,11 +130,7 @@ def _cmd_audit(args) -> int:
 def _cmd_optimize(args) -> int:
     from .pipeline import run
 
-    overrides = {}
-    if args.p is not None:
-        overrides["optimize.p"] = args.p
-    if args.budget is not None:
-        overrides["optimize.budget"] = args.budget
+    overrides = _scenario_overrides(args)
     result = run(args.config, args.out, lang=args.lang, stages=("audit", "optimize"), overrides=overrides,
                  progress=not args.no_progress)
     sc = result.optimize.scenario
@@ -147,11 +153,7 @@ def _cmd_map(args) -> int:
 def _cmd_brief(args) -> int:
     from .pipeline import run
 
-    overrides = {}
-    if args.p is not None:
-        overrides["optimize.p"] = args.p
-    if args.budget is not None:
-        overrides["optimize.budget"] = args.budget
+    overrides = _scenario_overrides(args)
     result = run(args.config, args.out, lang=args.lang, stages=("audit", "optimize", "brief"), overrides=overrides,
                  progress=not args.no_progress)
     return _report(result, args)

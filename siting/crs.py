@@ -98,23 +98,28 @@ def wgs84_to_gcj02(lon, lat):
     return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
 
 
+def _invert(forward, lon, lat, start, tol_deg: float, max_iter: int):
+    """Invert a smooth offset ``forward`` by fixed-point iteration: x ← x − (forward(x) − target)."""
+    tlon = np.asarray(lon, dtype=float)
+    tlat = np.asarray(lat, dtype=float)
+    xlon, xlat = start(tlon, tlat)
+    for _ in range(max_iter):
+        flon, flat = forward(xlon, xlat)
+        dlon, dlat = flon - tlon, flat - tlat
+        xlon = xlon - dlon
+        xlat = xlat - dlat
+        if np.all(np.abs(dlon) < tol_deg) and np.all(np.abs(dlat) < tol_deg):
+            break
+    return xlon, xlat
+
+
 def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-9, max_iter: int = 30):
     """GCJ-02 → WGS84 by fixed-point iteration on the forward formula.
 
     Converges to ``tol_deg`` (1e-9° ≈ 0.1 mm); the forward formula is smooth, so a
     handful of iterations suffice.
     """
-    glon = np.asarray(lon, dtype=float)
-    glat = np.asarray(lat, dtype=float)
-    wlon, wlat = glon.copy(), glat.copy()
-    for _ in range(max_iter):
-        flon, flat = wgs84_to_gcj02(wlon, wlat)
-        dlon, dlat = flon - glon, flat - glat
-        wlon = wlon - dlon
-        wlat = wlat - dlat
-        if np.all(np.abs(dlon) < tol_deg) and np.all(np.abs(dlat) < tol_deg):
-            break
-    return wlon, wlat
+    return _invert(wgs84_to_gcj02, lon, lat, lambda x, y: (x.copy(), y.copy()), tol_deg, max_iter)
 
 
 def gcj02_to_bd09(lon, lat):
@@ -128,17 +133,7 @@ def gcj02_to_bd09(lon, lat):
 
 def bd09_to_gcj02(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30):
     """BD-09 → GCJ-02 by fixed-point iteration on the forward formula."""
-    blon = np.asarray(lon, dtype=float)
-    blat = np.asarray(lat, dtype=float)
-    glon, glat = blon - 0.0065, blat - 0.006
-    for _ in range(max_iter):
-        flon, flat = gcj02_to_bd09(glon, glat)
-        dlon, dlat = flon - blon, flat - blat
-        glon = glon - dlon
-        glat = glat - dlat
-        if np.all(np.abs(dlon) < tol_deg) and np.all(np.abs(dlat) < tol_deg):
-            break
-    return glon, glat
+    return _invert(gcj02_to_bd09, lon, lat, lambda x, y: (x - 0.0065, y - 0.006), tol_deg, max_iter)
 
 
 def wgs84_to_bd09(lon, lat):

@@ -3,6 +3,7 @@
 import hashlib
 
 import pandas as pd
+import pytest
 
 from siting.cli import main
 from siting.pipeline import run
@@ -85,3 +86,19 @@ def test_cli_reports_bad_data_without_traceback(tiny_config, capsys):
     captured = capsys.readouterr()
     text = captured.out + captured.err
     assert "编号“H1”重复" in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize("argv, files", [
+    (["audit", "--as-of", "2026-11-29"], ["audit.xlsx", "audit_compounds.csv", "service_areas.gpkg"]),
+    (["optimize", "-p", "1"], ["proposals.csv", "coverage_curve.csv"]),
+    (["--lang", "en", "optimize", "--budget", "2000000"], ["proposals.csv"]),
+    (["map", "--no-sites"], ["district.html", "township_01.html", "index.html"]),
+    (["brief", "-p", "1"], ["briefing.pdf", "briefing.html"]),
+])
+def test_cli_commands_write_their_outputs(tiny_config, tmp_path, capsys, argv, files):
+    out = tmp_path / "cli"
+    assert main([*argv, "--config", str(tiny_config), "--out", str(out), "--no-progress"]) == 0
+    for name in files:
+        assert (out / name).stat().st_size > 0, name
+    text = capsys.readouterr().out
+    assert ("Done." in text) if "en" in argv else ("完成" in text)
