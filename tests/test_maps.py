@@ -123,6 +123,19 @@ def test_district_map_in_browser(tiny, tiny_maps, browser_page):  # noqa: F811
         page.screenshot("maps/tiny_district.png")
 
 
+def test_popups_near_the_top_pan_clear_of_the_title_box(tiny, tiny_maps, browser_page):  # noqa: F811
+    with browser_page(tiny_maps["district"], wait_for=WAIT) as page:
+        box = page.evaluate("() => { const r = document.getElementById('siting-title').getBoundingClientRect();"
+                            " return [r.left, r.top, r.right, r.bottom]; }")
+        # A popup whose tip sits just below the title would rise over it; the map pans it clear instead.
+        page.leaflet(f"const ll = map.containerPointToLatLng([{(box[0] + box[2]) / 2}, {box[3] + 20}]);"
+                     "L.popup().setLatLng(ll).setContent('<div style=height:120px;width:200px>弹窗</div>')"
+                     ".openOn(map); return 0;")
+        page.page.wait_for_timeout(600)  # the pan animation
+        top = page.evaluate("() => document.querySelector('.leaflet-popup').getBoundingClientRect().top")
+        assert top >= box[3]
+
+
 def test_township_map_lists_only_its_compounds(tiny, tiny_maps, browser_page):  # noqa: F811
     with browser_page(tiny_maps["township_01"], wait_for=WAIT) as page:
         assert page.requests == [] and page.console_errors == [] and page.page_errors == []

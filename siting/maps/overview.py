@@ -170,6 +170,13 @@ def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None,
         f'<div style="font-size:17px;font-weight:bold">{escape(title)}</div>{lines}{notice}{extra}</div>'
     )
     m.get_root().html.add_child(Element(html))
+    # Leaflet draws popups inside the map pane, under anything fixed over the map; so a popup opened
+    # near the top pans the map until it clears the title box (popups inherit the prototype's options).
+    m.get_root().html.add_child(Element(
+        "<script>window.addEventListener('load', function () {"
+        "var t = document.getElementById('siting-title'); if (!t || !window.L) { return; }"
+        "L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(10, Math.ceil(t.getBoundingClientRect().bottom) + 10);"
+        "});</script>"))
 
 
 _SWATCH = {
