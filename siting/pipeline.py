@@ -14,8 +14,8 @@ import geopandas as gpd
 from tqdm.auto import tqdm
 
 from .audit import AuditResult, audit, facility_service_areas, write_audit
-from .optimize import OptimizeResult, optimize, write_optimize
 from .i18n import t
+from .optimize import OptimizeResult, optimize, write_optimize
 from .project import Project, load_project
 from .tables import write_gpkg
 
@@ -99,7 +99,6 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
         step("brief")
         from .brief import write_briefing
 
-        result.outputs.update({f"briefing_{k}": v for k, v in write_briefing(project, result.audit, result.optimize,
-                                                                               out, lang).items()})
+        result.outputs.update(write_briefing(project, result.audit, result.optimize, out, lang))
         bar.update()
     return result
