@@ -136,6 +136,18 @@ def test_popups_near_the_top_pan_clear_of_the_title_box(tiny, tiny_maps, browser
         assert top >= box[3]
 
 
+def test_real_data_maps_credit_openstreetmap_and_the_demo_does_not(tiny, tiny_maps, tmp_path, browser_page):  # noqa: F811
+    cfg = write_tiny_project(tmp_path / "real")  # not marked as the demo: its roads count as OSM data
+    project = siting.load_project(cfg)
+    path = save_map(district_map(project, audit(project)), tmp_path / "real.html")
+    credit = "() => document.querySelector('.leaflet-control-attribution').innerText.includes('OpenStreetMap contributors')"
+    with browser_page(path, wait_for=WAIT) as page:
+        page.page.wait_for_function(credit, timeout=5000)  # added on the load event; times out if never
+    with browser_page(tiny_maps["district"], wait_for=WAIT) as page:
+        page.page.wait_for_timeout(300)
+        assert not page.evaluate(credit)
+
+
 def test_township_map_lists_only_its_compounds(tiny, tiny_maps, browser_page):  # noqa: F811
     with browser_page(tiny_maps["township_01"], wait_for=WAIT) as page:
         assert page.requests == [] and page.console_errors == [] and page.page_errors == []

@@ -27,7 +27,7 @@ from ..output import write_text
 from ..schema import LABELS
 from ..tables import VALUES, VALUES_EN, label
 from .offline import offline_map, save_map
-from .overview import _round_coords, add_legend, add_roads, add_title, childcare_kind_for_map, overview_map
+from .overview import _round_coords, add_legend, add_osm_attribution, add_roads, add_title, childcare_kind_for_map, overview_map
 
 __all__ = ["district_map", "write_maps", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
            "MAJOR_ROADS", "TOWNSHIP_MARGIN_M"]
@@ -603,6 +603,8 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     notes = [_t("gcj02", lang)] if bm.gcj02 else []
     add_title(m, _t("title", lang, name=township if township is not None else project.name), lines,
               _t("demo", lang) if project.demo else None, notes)
+    if not project.demo:  # the demo's roads are synthetic, not OpenStreetMap data
+        add_osm_attribution(m)
     flags = VALUES["flag"] if zh else VALUES_EN["flag"]
     kinds = _FACILITY_KIND[lang if lang in _FACILITY_KIND else "en"]
     legend = [(None, "居住小区与村庄" if zh else "Compounds and villages")]

@@ -16,7 +16,7 @@ from ..i18n import t
 from .offline import offline_map
 from ..schema import LABELS
 
-__all__ = ["overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "road_class", "ROAD_STYLE"]
+__all__ = ["add_osm_attribution", "overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "road_class", "ROAD_STYLE"]
 
 # Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
 ROAD_STYLE = {
@@ -179,6 +179,15 @@ def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None,
         "});</script>"))
 
 
+def add_osm_attribution(m) -> None:
+    """Credit OpenStreetMap, as its licence (ODbL) requires wherever its roads are drawn."""
+    m.get_root().html.add_child(Element(
+        "<script>window.addEventListener('load', function () { if (!window.L) { return; }"
+        "Object.keys(window).forEach(function (k) { var v = window[k];"
+        "if (v instanceof L.Map && v.attributionControl) {"
+        "v.attributionControl.addAttribution('&copy; OpenStreetMap contributors'); } }); });</script>"))
+
+
 _SWATCH = {
     "dot": "width:12px;height:12px;border-radius:6px;background:{c}",
     "ring": "width:10px;height:10px;border-radius:6px;background:#fff;border:3px solid {c}",
@@ -272,6 +281,8 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
     date = project.config["project.data_date"] or "—"
     add_title(m, t("map.title", lang, name=project.name), t("map.data_date", lang, date=date),
               t("map.demo", lang) if project.demo else None)
+    if not project.demo:  # the demo's roads are synthetic, not OpenStreetMap data
+        add_osm_attribution(m)
     legend = [(COMPOUND_COLOURS["compound"], kind_labels["compound"]), (COMPOUND_COLOURS["village"], kind_labels["village"])]
     legend += [(CHILDCARE_COLOURS[k], cc_labels[k]) for k in CHILDCARE_COLOURS]
     legend += [(HEALTH_COLOUR, "医疗卫生机构" if zh else "Health facility"), (PARCEL_COLOUR, "闲置与低效用地" if zh else "Idle land")]
