@@ -27,7 +27,8 @@ from ..output import write_text
 from ..schema import LABELS
 from ..tables import VALUES, VALUES_EN, label
 from .offline import offline_map, save_map
-from .overview import _round_coords, add_legend, add_osm_attribution, add_roads, add_title, childcare_kind_for_map, overview_map
+from .overview import (FACILITY_COLOURS, FACILITY_KIND_LABELS, HEALTH_COLOUR, PARCEL_COLOUR, _round_coords, add_legend,
+                       add_osm_attribution, add_roads, add_title, childcare_kind_for_map, overview_map)
 
 __all__ = ["district_map", "write_maps", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
            "MAJOR_ROADS", "TOWNSHIP_MARGIN_M"]
@@ -43,10 +44,6 @@ _MAX_SERVICE_AREA_THRESHOLDS = 3
 FLAG_COLOURS = {"covered": "#2f9e44", "under_served": "#f59f00", "no_facility": "#e03131"}
 VIOLATION_COLOUR = "#000000"
 VIOLATIONS = ("delivered_without_facility", "overdue")
-FACILITY_COLOURS = {"nursery": "#1971c2", "kindergarten_tuoban": "#22b8cf", "kindergarten": "#868e96",
-                    "employer": "#6741d9", "community": "#ae3ec9"}
-HEALTH_COLOUR = "#e64980"
-PARCEL_COLOUR = "#a0522d"
 SITE_COLOUR = "#343a40"
 SERVICE_AREA_COLOUR = "#339af0"
 
@@ -76,13 +73,6 @@ _TEXT = {
     "index_townships": ("乡镇（街道）地图", "Township maps"),
     "index_note": ("所有地图均可离线打开；点击地图上的要素查看详情。", "Every map works offline; click a feature for details."),
     "index_online": ("底图：{basemap}（需联网加载底图瓦片）", "Basemap: {basemap} (tiles need the internet)"),
-}
-
-_FACILITY_KIND = {
-    "zh": {"nursery": "托育机构", "kindergarten_tuoban": "幼儿园（有托班）", "kindergarten": "幼儿园（无托班）",
-           "employer": "单位自办托育", "community": "社区托育点"},
-    "en": {"nursery": "Nursery", "kindergarten_tuoban": "Kindergarten with 托班 (toddler classes)",
-           "kindergarten": "Kindergarten without 托班", "employer": "Employer-run", "community": "Community point"},
 }
 
 
@@ -342,7 +332,7 @@ def _compounds_layer(m, compounds: gpd.GeoDataFrame, lang: str, transform) -> No
 def _childcare_layer(m, childcare: gpd.GeoDataFrame, lang: str, transform) -> None:
     zh = lang == "zh"
     kinds = childcare_kind_for_map(childcare)
-    labels = _FACILITY_KIND[lang if lang in _FACILITY_KIND else "en"]
+    labels = FACILITY_KIND_LABELS[lang if lang in FACILITY_KIND_LABELS else "en"]
     styles = {k: {"fillColor": c, "color": "#212529", "weight": 1.5, "fillOpacity": 1, "radius": 7, "opacity": 1}
               for k, c in FACILITY_COLOURS.items()}
     rows = []
@@ -606,7 +596,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     if not project.demo:  # the demo's roads are synthetic, not OpenStreetMap data
         add_osm_attribution(m)
     flags = VALUES["flag"] if zh else VALUES_EN["flag"]
-    kinds = _FACILITY_KIND[lang if lang in _FACILITY_KIND else "en"]
+    kinds = FACILITY_KIND_LABELS[lang if lang in FACILITY_KIND_LABELS else "en"]
     legend = [(None, "居住小区与村庄" if zh else "Compounds and villages")]
     legend += [(FLAG_COLOURS[k], flags[k]) for k in FLAG_COLOURS]
     legend += [(VIOLATION_COLOUR, _t("violation", lang), "ring"), (None, _t("childcare", lang))]

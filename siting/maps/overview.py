@@ -16,7 +16,7 @@ from ..i18n import t
 from .offline import offline_map
 from ..schema import LABELS
 
-__all__ = ["add_osm_attribution", "overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "road_class", "ROAD_STYLE"]
+__all__ = ["FACILITY_COLOURS", "FACILITY_KIND_LABELS", "add_osm_attribution", "overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "road_class", "ROAD_STYLE"]
 
 # Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
 ROAD_STYLE = {
@@ -31,10 +31,17 @@ ROAD_STYLE = {
 }
 _OTHER_ROAD = (0.8, "#cccccc")
 
-CHILDCARE_COLOURS = {"nursery": "#d6336c", "kindergarten_tuoban": "#f08c00", "kindergarten": "#adb5bd",
-                     "employer": "#7048e8", "community": "#1c7ed6"}
-HEALTH_COLOUR = "#2f9e44"
-PARCEL_COLOUR = "#5c940d"
+# One palette and one set of kind labels for every map, so a colour means the same thing on all of them.
+FACILITY_COLOURS = {"nursery": "#1971c2", "kindergarten_tuoban": "#22b8cf", "kindergarten": "#868e96",
+                    "employer": "#6741d9", "community": "#ae3ec9"}
+FACILITY_KIND_LABELS = {
+    "zh": {"nursery": "托育机构", "kindergarten_tuoban": "幼儿园（有托班）", "kindergarten": "幼儿园（无托班）",
+           "employer": "单位自办托育", "community": "社区托育点"},
+    "en": {"nursery": "Nursery", "kindergarten_tuoban": "Kindergarten with 托班 (toddler classes)",
+           "kindergarten": "Kindergarten without 托班", "employer": "Employer-run", "community": "Community point"},
+}
+HEALTH_COLOUR = "#e64980"
+PARCEL_COLOUR = "#a0522d"
 COMPOUND_COLOURS = {"compound": "#4263eb", "village": "#845ef7"}
 
 
@@ -254,18 +261,14 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
                "population": "Population", "completed": "Completed", "status": "Status"},
               COMPOUND_COLOURS, colour_by="kind", radius=3, fill_opacity=0.35)
     cc = project.childcare.assign(map_kind=childcare_kind_for_map(project.childcare))
-    cc_labels = {"nursery": "托育机构", "kindergarten_tuoban": "幼儿园（有托班）", "kindergarten": "幼儿园（无托班）",
-                 "employer": "单位自办", "community": "社区托育点"}
-    if not zh:
-        cc_labels = {"nursery": "Nursery", "kindergarten_tuoban": "Kindergarten with 托班",
-                     "kindergarten": "Kindergarten without 托班", "employer": "Employer", "community": "Community"}
+    cc_labels = FACILITY_KIND_LABELS["zh" if zh else "en"]
     cc = cc.assign(kind_label=cc["map_kind"].map(cc_labels))
     add_layer(m, cc, "托育机构与幼儿园" if zh else "Childcare",
               {"name": "名称", "kind_label": "类型", "places": "托位数", "classes": "托班数", "registered": "已登记",
                "filed": "已备案", "inclusive": "普惠"} if zh else
               {"name": "Name", "kind_label": "Kind", "places": "Places", "classes": "Classes",
                "registered": "Registered", "filed": "Filed", "inclusive": "Inclusive"},
-              CHILDCARE_COLOURS, colour_by="map_kind", radius=6, fill_opacity=0.85)
+              FACILITY_COLOURS, colour_by="map_kind", radius=6, fill_opacity=0.85)
     hl = project.health.assign(kind_label=project.health["kind"].map(LABELS["health_kind"] if zh else
                                                                     {k: k for k in LABELS["health_kind"]}))
     add_layer(m, hl, "医疗卫生机构" if zh else "Health facilities",
@@ -284,7 +287,7 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
     if not project.demo:  # the demo's roads are synthetic, not OpenStreetMap data
         add_osm_attribution(m)
     legend = [(COMPOUND_COLOURS["compound"], kind_labels["compound"]), (COMPOUND_COLOURS["village"], kind_labels["village"])]
-    legend += [(CHILDCARE_COLOURS[k], cc_labels[k]) for k in CHILDCARE_COLOURS]
+    legend += [(FACILITY_COLOURS[k], cc_labels[k]) for k in FACILITY_COLOURS]
     legend += [(HEALTH_COLOUR, "医疗卫生机构" if zh else "Health facility"), (PARCEL_COLOUR, "闲置与低效用地" if zh else "Idle land")]
     add_legend(m, "图例" if zh else "Legend", legend)
     return m
