@@ -266,17 +266,50 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
         scenario.update(p=0, objective=0.0)
         return OptimizeResult(_empty_sites(candidates), candidates, curve, demand, res, scenario)
     scenario["objective"] = float(res.objective)
-    sites = _size_to_demand(_describe(res, candidates, demand, cost, weights), config)
+    caps_model = caps if config["optimize.model"] != "coverage" else np.full(m, max(float(weights.sum()), 1.0))
+    sites = _size_to_demand(_describe(res, candidates, demand, cost, weights, caps_model), config)
     return OptimizeResult(sites, candidates, curve, demand, res, scenario)
 
 
 def _empty_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    extra = ["places_served", "compounds", "compound_ids", "compounds_count", "population_covered",
+    extra = ["marginal_places", "places_served", "compounds", "compound_ids", "compounds_count", "population_covered",
              "capacity_classes", "capacity_places"]
     return candidates.iloc[0:0].assign(**{c: [] for c in extra}).reindex(columns=["rank", *candidates.columns, *extra])
 
 
-def _describe(res, candidates, demand, cost, weights) -> gpd.GeoDataFrame:
+def marginal_order(cost, weights, capacities, selected) -> tuple[np.ndarray, np.ndarray]:
+    """Rank chosen sites by marginal coverage: each next site adds the most places given those before it.
+
+    Places served by a set of open sites is a max-flow value (submodular), so the gains never increase
+    down the list; their sum is the plan's total. Returns (sites in rank order, gain of each).
+
+    Parameters
+    ----------
+    cost : sparse matrix
+        Demand × candidate costs as a share of the catchment (reachable when ≤ 1).
+    weights, capacities : array
+        Unmet places per demand point; places per candidate.
+    selected : array of int
+        The chosen candidate columns.
+    """
+    def served(open_cols) -> float:
+        if not open_cols:
+            return 0.0
+        model = CapacitatedMCLP.from_cost_matrix(cost, weights, 1.0, 0, capacities, existing=np.array(open_cols))
+        return float(model.solve().objective)
+
+    ranked, gains, total = [], [], 0.0
+    remaining = sorted(int(j) for j in selected)
+    while remaining:
+        values = [served(ranked + [j]) for j in remaining]
+        best = int(np.argmax(values))  # ties: the lower column, as remaining is sorted
+        gains.append(values[best] - total)
+        total = values[best]
+        ranked.append(remaining.pop(best))
+    return np.array(ranked, dtype=int), np.array(gains)
+
+
+def _describe(res, candidates, demand, cost, weights, capacities) -> gpd.GeoDataFrame:
     sel = np.asarray(res.selected, dtype=int)
     served = _served_by_site(res, weights, cost)
     sites = candidates.iloc[sel].copy()
@@ -298,8 +331,10 @@ def _describe(res, candidates, demand, cost, weights) -> gpd.GeoDataFrame:
     sites["compound_ids"] = ids
     sites["compounds_count"] = counts
     sites["population_covered"] = pops
-    sites = sites.sort_values(["places_served", "id"], ascending=[False, True], kind="stable")
+    order, gains = marginal_order(cost, weights, capacities, sel)
+    sites = sites.set_index(pd.Index(sel)).loc[order]
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
+    sites.insert(sites.columns.get_loc("places_served"), "marginal_places", gains)
     return sites.reset_index(drop=True)
 
 

@@ -70,6 +70,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "subsidy": ("开办补助（元）", "Start-up subsidy (yuan)"),
     "net_cost": ("扣除补助后投资（元）", "Net cost (yuan)"),
     "places_served": ("可分配托位", "Places allocated"),
+    "marginal_places": ("新增覆盖托位（按排名递加）", "Marginal places (in rank order)"),
     "compounds": ("覆盖小区与村庄", "Compounds served"),
     "compounds_count": ("覆盖小区数", "Compounds served (count)"),
     "compound_ids": ("覆盖小区编号", "Compound ids"),

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from siting import load_project
 from siting.audit import audit
@@ -131,3 +132,21 @@ def test_impossible_minimum_is_reported(tiny_config):
     p = load_project(tiny_config, overrides={"optimize.min_places_per_township": 500.0})
     o = optimize(p, audit(p), p=2, max_p=2)
     assert o.scenario["status"] == "infeasible" and "minimum" in o.scenario["reason"] and len(o.sites) == 0
+
+
+def test_marginal_order_known_answer():
+    from siting.optimize import marginal_order
+
+    # Site 0 reaches demand 0, 1 (10 + 5); site 1 reaches 1, 2, 3 (5 + 8 + 4); site 2 reaches 3 (4).
+    # Greedy marginal coverage: site 1 first (17), then site 0 adds only demand 0 (10), site 2 adds 0.
+    cost = sparse.csr_array(np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1]], dtype=float))
+    order, gains = marginal_order(cost, np.array([10.0, 5.0, 8.0, 4.0]), np.full(3, 27.0), [0, 1, 2])
+    assert list(order) == [1, 0, 2] and gains.tolist() == pytest.approx([17.0, 10.0, 0.0])
+
+
+def test_ranks_follow_marginal_coverage(tiny):
+    p, r = tiny
+    o = optimize(p, r, p=3, max_p=3)
+    gains = o.sites["marginal_places"].to_numpy()
+    assert list(o.sites["rank"]) == list(range(1, len(o.sites) + 1))
+    assert (np.diff(gains) <= 1e-9).all() and gains.sum() == pytest.approx(o.scenario["objective"])
