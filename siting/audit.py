@@ -32,7 +32,7 @@ from .demand import compound_demand, facility_supply
 from .models._base import new_highs
 from .network import od_matrix
 
-__all__ = ["AuditResult", "audit", "allocate", "facility_service_areas", "catchment_of", "township_table", "guidance_check", "standards_check"]
+__all__ = ["AuditResult", "audit", "allocate", "catchment_pairs", "facility_service_areas", "catchment_of", "township_table", "guidance_check", "standards_check"]
 
 RULE_NEW = "岚政办字〔2024〕5号 二(二)1：新建居住区应配套建设与常住人口规模相适应的婴幼儿照护服务设施，与住宅同步验收、同步交付"
 RULE_EXISTING = "岚政办字〔2024〕5号 二(二)1：不能满足需求的已建成居住区要在3年内通过购置、置换、租赁、补贴等方式建设婴幼儿照护服务设施"
@@ -108,8 +108,13 @@ def allocate(pairs: pd.DataFrame, required: np.ndarray, capacity: np.ndarray) ->
     return np.clip(x, 0.0, None)
 
 
-def _pairs(project, compounds: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, catchment: pd.Series, config: Config):
-    """Reachable (compound, facility) pairs with their network distance or time."""
+def catchment_pairs(project, compounds: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, catchment: pd.Series,
+                    config: Config) -> pd.DataFrame:
+    """(compound, facility) pairs within each compound's own catchment along roads.
+
+    Returns ``row`` and ``col`` (positions), ``value`` (metres or seconds), ``cost`` (value as a share
+    of the catchment, ≤ 1) and ``weight``; used for the allocation here and for siting candidates.
+    """
     frames = []
     if len(facilities) == 0:
         return pd.DataFrame(columns=["row", "col", "value", "cost", "weight"])
@@ -203,7 +208,7 @@ def audit(project, config: Config | None = None) -> AuditResult:
     compounds["catchment"] = catchment.to_numpy()
 
     facilities = childcare[childcare["places_supply"] > 0]
-    pairs = _pairs(project, compounds, facilities, catchment, config)
+    pairs = catchment_pairs(project, compounds, facilities, catchment, config)
     required = compounds["places_required"].to_numpy(dtype=float)
     capacity = facilities["places_supply"].to_numpy(dtype=float)
     pairs["allocated"] = allocate(pairs, required, capacity)

@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .audit import AuditResult
+from .audit import AuditResult, catchment_pairs
 from .config import Config
 from .crs import WGS84
 from .models import MCLP, CapacitatedMCLP
-from .network import od_matrix
 
 __all__ = ["OptimizeResult", "candidate_sites", "unmet_demand", "cost_matrix", "optimize", "write_optimize"]
 
@@ -138,24 +137,11 @@ def cost_matrix(project, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
 
     Entries are stored only within the compound's catchment (so ≤ 1.0); absent = out of reach.
     """
-    rows, cols, vals = [], [], []
-    for group in ("street", "town", "village"):
-        idx = np.flatnonzero((demand["catchment"] == group).to_numpy())
-        if len(idx) == 0 or len(candidates) == 0:
-            continue
-        limit = float(config[f"catchment.{group}_limit"])
-        od = od_matrix(project.network(config[f"catchment.{group}_network"]), demand.iloc[idx], candidates,
-                       cutoff=limit, weight=config[f"catchment.{group}_weight"],
-                       max_snap_distance=config["network.snap_max_distance"],
-                       walk_speed=config["network.walk_speed_kmh"], crs=project.crs).tocoo()
-        rows.append(idx[od.row])
-        cols.append(od.col)
-        vals.append(od.data / limit)
-    if not rows:
-        return sparse.csr_array((len(demand), len(candidates)))
-    coo = sparse.coo_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+    pairs = catchment_pairs(project, demand, candidates, demand["catchment"], config)
+    coo = sparse.coo_array((pairs["cost"].to_numpy(dtype=float),
+                            (pairs["row"].to_numpy(dtype=int), pairs["col"].to_numpy(dtype=int))),
                            shape=(len(demand), len(candidates)))
-    return coo.tocsr()
+    return coo.tocsr()  # explicit zeros (a candidate at a compound's own node) stay reachable
 
 
 def _model(cost, weights, p, capacities, config: Config, costs=None, budget=None, groups=None, mins=None):
