@@ -14,6 +14,8 @@ from siting.crs import (
     gk_prefix_zone,
     gk_zone,
     metric_crs,
+    transform_geometries,
+    transformer,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
@@ -106,3 +108,21 @@ def test_prefix_zone_needs_agreeing_eastings():
     assert gk_prefix_zone([3_512_000.0]) is None  # zone 3 is not a Chinese zone (a northing?)
     with pytest.raises(ValueError):
         gk_zone(3, lon=10.0)
+
+
+def test_transform_geometries_matches_geopandas_and_reuses_the_transformer():
+    import geopandas as gpd
+    import shapely
+
+    geoms = [
+        shapely.Point(119.30, 35.10),
+        shapely.Polygon([(119.30, 35.10), (119.31, 35.10), (119.31, 35.11)]),
+        shapely.LineString([(119.2, 35.0), (119.25, 35.05)]),
+        None,
+    ]
+    got = transform_geometries(geoms, 4326, 4549)
+    want = gpd.GeoSeries(geoms, crs=4326).to_crs(4549).to_numpy()
+    assert got[3] is None
+    for g, w in zip(got[:3], want[:3]):
+        assert shapely.equals_exact(g, w, tolerance=1e-6)
+    assert transformer(4326, 4549) is transformer("EPSG:4326", CRS.from_epsg(4549))

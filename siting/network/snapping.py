@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from siting.crs import WGS84
+from siting.crs import WGS84, transform_geometries
 from siting.errors import NetworkError
 from siting.network.cache import _GraphCache, graph_cache
 from siting.network.settings import DEFAULT_MAX_SNAP
@@ -113,10 +113,12 @@ def snap(
 
 def _nearest(cache: _GraphCache, geoms: gpd.GeoSeries):
     """Nearest node id and straight-line metres for each geometry (None/NaN if missing)."""
-    metric = geoms.to_crs(cache.crs).to_numpy()
+    metric = transform_geometries(geoms.to_numpy(), geoms.crs, cache.crs)
     missing = shapely.is_missing(metric) | shapely.is_empty(metric)
-    is_point = shapely.get_type_id(metric) == 0
-    pts = np.where(is_point | missing, metric, shapely.point_on_surface(np.where(missing, None, metric)))
+    pts = metric.copy()
+    other = ~missing & (shapely.get_type_id(metric) != 0)
+    if other.any():
+        pts[other] = shapely.point_on_surface(metric[other])
     distance = np.full(len(metric), np.nan)
     node = np.empty(len(metric), dtype=object if missing.any() else cache.nodes.dtype)
     if missing.any():
