@@ -18,6 +18,7 @@ from pyproj import CRS, Transformer
 
 from siting import network as nw
 from siting.errors import NetworkError
+from siting.network.cache import graph_cache
 
 DATA = Path(__file__).parent / "data"
 RIVER = DATA / "river.osm"
@@ -132,6 +133,95 @@ def test_od_matches_networkx_on_demo():
     origins, destinations = _random_points(G, 20, rng), _random_points(G, 30, rng)
     M = nw.od_matrix(G, origins, destinations, 2000.0, max_snap_distance=1e9)
     _assert_matches(M, _expected(G, origins, destinations, 2000.0, "length"), 2000.0)
+
+
+def _reference_csr(G, weight):
+    """{(u, v): min weight over parallel edges}, self-loops left out: an independent reference."""
+    best = {}
+    for u, v, w in G.edges(data=weight):
+        if u != v:
+            best[(u, v)] = min(w, best.get((u, v), np.inf))
+    return best
+
+
+def _as_pairs(cache, M):
+    coo = M.tocoo()
+    nodes = cache.nodes
+    return {(nodes[i], nodes[j]): float(w) for i, j, w in zip(coo.row, coo.col, coo.data)}
+
+
+@pytest.mark.parametrize("weight", ["length", "travel_time"])
+def test_cache_filled_by_travel_times_equals_the_graph(weight):
+    G = nw.grid_graph(6, 7, spacing=90, oneway_fraction=0.3, parallel_fraction=0.3, seed=5)
+    G.add_edge(3, 3, length=0.0, highway="service")  # a self-loop is no shortcut
+    G.add_edge(8, 9, length=0.0, highway="service")  # a zero-length parallel edge wins, kept as an explicit 0
+    nw.add_travel_times(G, "drive")
+    cache = G.graph["siting_cache"]
+    assert weight in cache.weights  # filled by add_travel_times' own pass
+    expected = _reference_csr(G, weight)
+    assert expected[(8, 9)] == 0.0
+    fwd = cache.matrix(G, weight)
+    assert _as_pairs(cache, fwd) == pytest.approx(expected)
+    assert _as_pairs(cache, cache.matrix(G, weight, transposed=True)) == pytest.approx(
+        {(v, u): w for (u, v), w in expected.items()}
+    )
+    # a bare graph (no cache) builds the same matrix by its own walk
+    nw.clear_cache(G)
+    bare = graph_cache(G)
+    assert not bare.weights
+    assert _as_pairs(bare, bare.matrix(G, weight)) == pytest.approx(expected)
+
+
+def test_add_travel_times_again_replaces_cached_times():
+    G = nw.grid_graph(2, 3, spacing=100, detour=0.0, seed=0)  # straight 100 m blocks
+    a, c = G.nodes[0], G.nodes[2]
+    pts = _points([(a["x"], a["y"]), (c["x"], c["y"])])
+    nw.add_travel_times(G, "drive", speeds=36.0)  # 10 m/s
+    first = nw.od_matrix(G, pts, pts, 1000.0, weight="travel_time")
+    nw.add_travel_times(G, "drive", speeds=72.0)  # 20 m/s: half the time, no clear_cache needed
+    second = nw.od_matrix(G, pts, pts, 1000.0, weight="travel_time")
+    length = sum(G[u][v][0]["length"] for u, v in ((0, 1), (1, 2)))
+    assert first[0, 1] == pytest.approx(length / 10.0)
+    assert second[0, 1] == pytest.approx(length / 20.0)
+
+
+def test_a_copy_does_not_reuse_the_originals_cache():
+    G = nw.grid_graph(2, 3, spacing=100, detour=0.0, seed=0)
+    a, c = G.nodes[0], G.nodes[2]
+    pts = _points([(a["x"], a["y"]), (c["x"], c["y"])])
+    before = nw.od_matrix(G, pts, pts, 1000.0)[0, 1]
+    H = G.copy()  # shares G.graph's cache object, same node and edge counts
+    for u, v in ((0, 1), (1, 2)):
+        H[u][v][0]["length"] = 1.0
+    assert nw.od_matrix(H, pts, pts, 1000.0)[0, 1] == pytest.approx(2.0)
+    assert nw.od_matrix(G, pts, pts, 1000.0)[0, 1] == pytest.approx(before)
+    assert before > 199
+
+
+def test_a_pickled_graph_rebuilds_its_cache():
+    import pickle
+
+    G = nw.grid_graph(3, 3, spacing=100, seed=0)
+    pts = _points([(G.nodes[0]["x"], G.nodes[0]["y"]), (G.nodes[8]["x"], G.nodes[8]["y"])])
+    before = nw.od_matrix(G, pts, pts, 1000.0)
+    H = pickle.loads(pickle.dumps(G))
+    old = H.graph["siting_cache"]
+    assert (nw.od_matrix(H, pts, pts, 1000.0) != before).nnz == 0
+    assert H.graph["siting_cache"] is not old
+
+
+def test_nodes_without_coordinates_and_edges_without_length_raise():
+    G = nx.MultiDiGraph()
+    G.add_edge(1, 2, length=10.0)
+    nw.add_travel_times(G, "walk")  # needs no coordinates
+    with pytest.raises(NetworkError, match="'x' and 'y'"):
+        nw.snap(G, _points([(119.4, 35.1)]))
+    H = nx.MultiDiGraph()
+    H.add_node(1, x=119.4, y=35.1)
+    H.add_node(2, x=119.401, y=35.1)
+    H.add_edge(1, 2)
+    with pytest.raises(NetworkError, match="'length'"):
+        nw.add_travel_times(H, "walk")
 
 
 # ---------------------------------------------------------------------------- snapping

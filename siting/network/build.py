@@ -14,7 +14,7 @@ import shapely
 
 from siting.crs import WGS84, metric_crs
 from siting.errors import NetworkError
-from siting.network.cache import clear_cache
+from siting.network.cache import clear_cache, graph_cache
 from siting.network.settings import (
     _ALLOWED_VALUES,
     _EXCLUDE_HIGHWAY,
@@ -302,11 +302,11 @@ def prepare_graph(
             "with %d node(s) and %d edge(s).",
             report.source, report.dropped_components, report.dropped_nodes, report.dropped_edges,
         )
+    clear_cache(G)
     G = add_travel_times(G, network_type, speeds)
     report.nodes, report.edges = len(G), G.number_of_edges()
     G.graph[REPORT_KEY] = report
     G.graph["network_type"] = network_type
-    clear_cache(G)
     return G
 
 
@@ -328,6 +328,9 @@ def add_travel_times(
     G: nx.MultiDiGraph, network_type: str = "walk", speeds: dict[str, float] | float | None = None
 ) -> nx.MultiDiGraph:
     """Set ``speed_kph`` and ``travel_time`` (seconds) on every edge, in place.
+
+    The same pass stores both weights in the graph's cache (see
+    :func:`siting.network.od_matrix`), so graphs built by siting are ready to route.
 
     Parameters
     ----------
@@ -355,8 +358,20 @@ def add_travel_times(
             return table.get(highway[: -len("_link")], table["default"])
         return table["default"]
 
-    for _, _, data in G.edges(data=True):
+    def visit(data: dict) -> dict:
         kph = speed_of(data.get("highway"))
         data["speed_kph"] = kph
         data["travel_time"] = data["length"] / (kph / 3.6)
+        return data
+
+    if len(G) == 0:
+        return G
+    # the same pass fills the graph's cache, so od_matrix needs no walk of its own
+    try:
+        graph_cache(G).walk(G, ("length", "travel_time"), visit=visit)
+    except KeyError as exc:
+        raise NetworkError(
+            "Some edges have no 'length' (metres): add it first, e.g. with osmnx.distance.add_edge_lengths.",
+            "部分道路缺少 'length'（米）：请先添加，例如使用 osmnx.distance.add_edge_lengths。",
+        ) from exc
     return G
