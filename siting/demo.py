@@ -1932,10 +1932,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2024, help="random seed (default: 2024)")
     ap.add_argument("--outline", default=None, help="AMap (GCJ-02) outline GeoJSON (default: ../shared/data/...)")
     ap.add_argument("--no-verify", action="store_true", help="skip the osmnx connectivity check")
+    other = ap.add_argument_group("another district than Lanshan (synthetic layout inside --outline)")
+    other.add_argument("--name", help="district name, e.g. 五莲县")
+    other.add_argument("--population", type=int, help="total residents")
+    other.add_argument("--townships", help="number of townships, or their names separated by commas "
+                                           "(the first two are the streets of the county seat)")
+    other.add_argument("--adcode", default="", help="the district's adcode")
     args = ap.parse_args(argv)
+    townships = args.townships
+    if townships is not None:
+        townships = int(townships) if townships.strip().isdigit() else [t.strip() for t in townships.split(",") if t.strip()]
     t0 = time.perf_counter()
     paths = generate(args.out, seed=args.seed, outline=args.outline, verify=not args.no_verify,
-                     log=lambda m: print(f"siting.demo: {m}", file=sys.stderr))
+                     log=lambda m: print(f"siting.demo: {m}", file=sys.stderr), name=args.name,
+                     population=args.population, townships=townships, adcode=args.adcode)
     for p in paths:
         print(p)
     print(f"siting.demo: done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)

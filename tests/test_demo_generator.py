@@ -307,3 +307,20 @@ def test_river_makes_network_distance_differ_from_straight_line(graph):
     assert found, "no compounds face each other across the river"
     gap, road = max(found, key=lambda t: t[1] / max(t[0], 1))
     assert gap < 300 and road > 1500
+
+
+def test_command_line_generates_another_district(tmp_path, capsys):
+    outline = tmp_path / "outline.geojson"
+    box = shapely.box(119.0, 35.55, 119.25, 35.70)  # about 23 x 17 km, taken as GCJ-02 like AMap outlines
+    outline.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(box)}),
+                       encoding="utf-8")
+    out = tmp_path / "wulian"
+    code = demo.main(["--out", str(out), "--seed", "5", "--outline", str(outline), "--no-verify",
+                      "--name", "五莲县", "--population", "90000", "--townships", "城东街道,城西街道,甲镇"])
+    assert code == 0
+    printed = capsys.readouterr().out.split()
+    assert str(out / "compounds.geojson") in printed
+    towns = [f["properties"] for f in _features(out / "townships.geojson")]
+    assert [t["名称"] for t in towns] == ["城东街道", "城西街道", "甲镇"]
+    assert sum(t["常住人口"] for t in towns) == 90_000
+    assert "五莲县" in (out / "README.md").read_text(encoding="utf-8")
