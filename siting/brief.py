@@ -347,7 +347,7 @@ def _sites(project, opt, lang: str) -> dict:
         model_zh = "有容量约束的最大覆盖模型" if model == "capacitated" else "最大覆盖模型"
         lead = (f"现有设施分配后仍未满足的需求为 {unmet:,.1f} 个托位。{how}，{model_zh}建议 {len(s)} 处站点，新增托位 "
                 f"{int(s['places'].sum()) if len(s) else 0} 个，可服务未满足需求 {served:,.1f} 个托位"
-                f"（{served / unmet:.1%}）。求解状态：{status}，最优性差距 {gap:.2%}。" if unmet else
+                f"（{served / unmet:.1%}）。求解状态：{label('status', status)}，最优性差距 {gap:.2%}。" if unmet else
                 "现有设施已满足全部需求，无需新增站点。")
         note = (f"投资按每班造价估算（参数见附录）；补助为市级一次性建设补助，每班 {subsidy:,.0f} 元（{project.config['policy.plan_id']}）；"
                 "净投资＝投资－补助。地块编码为“—”的是需求聚类点，需另行落实用地。覆盖人口为该站点分配到的小区与村庄的常住人口合计。")

@@ -11,7 +11,7 @@ import pandas as pd
 from .output import atomic_path
 from .schema import LABELS
 
-__all__ = ["COLUMNS", "VALUES", "VALUES_EN", "label", "localise", "write_csv", "write_excel", "write_gpkg"]
+__all__ = ["COLUMNS", "DECIMALS", "VALUES", "VALUES_EN", "label", "localise", "write_csv", "write_excel", "write_gpkg"]
 
 # column → (Chinese, English)
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -108,7 +108,11 @@ VALUES: dict[str, dict[str, str]] = {
     "weight": {"length": "米", "travel_time": "秒"},
     "kind": {**LABELS["compound_kind"], **LABELS["childcare_kind"], **LABELS["health_kind"], **LABELS["township_kind"],
              "district": "全区"},
-    "status": {**LABELS["compound_status"], **LABELS["parcel_status"]},
+    "status": {**LABELS["compound_status"], **LABELS["parcel_status"],
+               # solver outcomes (the coverage curve)
+               "optimal": "最优", "heuristic": "启发式解（未证明最优）", "time_limit": "达到时间上限（可行解）",
+               "gap_limit": "达到间隙上限（可行解）", "infeasible": "无可行解", "no_solution": "未找到解",
+               "nothing_to_do": "无需新增", "budget_too_small": "预算不足"},
     "ownership": LABELS["ownership"],
 }
 
@@ -121,6 +125,29 @@ VALUES_EN: dict[str, dict[str, str]] = {
 }
 
 
+# Decimals shown in tables for people: solver results like 60.000000000001506 places or
+# 94.75399999999999 places in reach are exact enough at a tenth of a place. Data files
+# (GeoPackage) keep full precision. 0 means a whole number (nullable integer column).
+DECIMALS: dict[str, int] = {
+    **dict.fromkeys(("population", "compound_population", "population_covered", "households", "cost", "subsidy",
+                     "net_cost", "area", "value", "nearest_value", "flagged_compounds"), 0),
+    **dict.fromkeys(("places_required", "places_in_reach", "places_inside", "places_supply", "gap", "load",
+                     "allocated", "places_served", "marginal_places"), 1),
+    **dict.fromkeys(("places_per_1000", "target_per_1000"), 2),
+    "share_of_unmet": 3,
+    "mip_gap": 4,
+}
+
+
+def _rounded(df: pd.DataFrame) -> pd.DataFrame:
+    for col, decimals in DECIMALS.items():
+        if col in df.columns and pd.api.types.is_float_dtype(df[col]):
+            df[col] = df[col].round(decimals)
+            if decimals == 0:
+                df[col] = df[col].astype("Int64")
+    return df
+
+
 def label(column: str, code, lang: str = "zh"):
     """The label people read for a category code of ``column`` (the code itself when there is none)."""
     table = (VALUES if lang == "zh" else VALUES_EN).get(column, {})
@@ -128,8 +155,11 @@ def label(column: str, code, lang: str = "zh"):
 
 
 def localise(df: pd.DataFrame, lang: str = "zh", drop_english: bool = True) -> pd.DataFrame:
-    """Headers and category values for people: Chinese by default, English codes with ``lang="en"``."""
-    out = pd.DataFrame(df.drop(columns=[c for c in ("geometry",) if c in df.columns])).copy()
+    """Headers, category values and rounding for people: Chinese by default, English codes with ``lang="en"``.
+
+    Numbers are rounded as :data:`DECIMALS` says (a tenth of a place, whole people and yuan).
+    """
+    out = _rounded(pd.DataFrame(df.drop(columns=[c for c in ("geometry",) if c in df.columns])).copy())
     if lang == "zh":
         if drop_english:
             out = out.drop(columns=[c for c in out.columns if str(c).endswith("_en")])
