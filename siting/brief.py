@@ -195,6 +195,47 @@ def _townships(audit, lang: str) -> dict:
     return {"head": head, "rows": rows}
 
 
+CONCENTRATED_SHARE = 0.25  # a township meeting the ratio with this share of its compounds flagged is worth a sentence
+
+
+def concentrated_townships(audit) -> pd.DataFrame:
+    """Townships that meet the places-per-1,000 target while many compounds have too little care in reach.
+
+    The ratio counts places anywhere in the township; the catchment audit counts what each compound
+    can reach along roads. Both can be true when places sit in a few spots: a per-township minimum
+    of new places (``optimize.min_places_per_township``) is then the lever, not the ratio.
+    Returns ``township``, ``flagged``, ``compounds`` and ``share``, worst share first.
+    """
+    tw = audit.townships[(audit.townships["kind"] != "district") & audit.townships["meets_target"]]
+    c = audit.compounds
+    counts = c.groupby("township").size()
+    flagged = c[c["flag"] != "covered"].groupby("township").size()
+    out = pd.DataFrame({"township": tw["township"].to_numpy()})
+    out["compounds"] = out["township"].map(counts).fillna(0).astype(int)
+    out["flagged"] = out["township"].map(flagged).fillna(0).astype(int)
+    out = out[out["compounds"] > 0]
+    out["share"] = out["flagged"] / out["compounds"]
+    out = out[out["share"] >= CONCENTRATED_SHARE]
+    return out.sort_values(["share", "township"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _concentrated_sentence(audit, lang: str) -> str:
+    conc = concentrated_townships(audit)
+    if conc.empty:
+        return ""
+    if lang == "zh":
+        parts = "、".join(f"{r.township}（{r.flagged}/{r.compounds} 个）" for r in conc.itertuples())
+        which = "该乡镇（街道）" if len(conc) == 1 else "这些乡镇（街道）"
+        return (f"{parts}虽已达到每千人口托位目标，但较多小区与村庄在服务半径内托位不足或没有托位：托位集中在少数地点，"
+                f"达标不等于就近可及，可为{which}设定新增托位下限（optimize.min_places_per_township）。")
+    parts = ", ".join(f"{r.township} ({r.flagged} of {r.compounds} compounds flagged)" for r in conc.itertuples())
+    one = len(conc) == 1
+    return (f"{parts} {'meets' if one else 'meet'} the places-per-1,000 target, yet many of {'its' if one else 'their'} "
+            "compounds have too few places or none within their catchment: the places sit in a few spots, so meeting the "
+            f"ratio is not the same as care nearby. A minimum of new places for {'this township' if one else 'these townships'} "
+            "(optimize.min_places_per_township) addresses it. ")
+
+
 def _summary_lead(project, audit, lang: str) -> str:
     d = _district_row(audit)
     target = project.config["policy.places_per_1000"]
@@ -206,14 +247,16 @@ def _summary_lead(project, audit, lang: str) -> str:
                 f"目标 {target:g} 个，需托位 {d['places_required']:,.0f} 个，缺口 {d['gap']:,.0f} 个。"
                 + (f"{len(tw)} 个乡镇（街道）中 {len(below)} 个未达标，最低的是{'、'.join(worst)}。" if len(below)
                    else f"{len(tw)} 个乡镇（街道）均已达标。")
-                + f"按服务半径沿路计算，小区与村庄可分配到的托位共 {d['places_in_reach']:,.0f} 个。")
+                + f"按服务半径沿路计算，小区与村庄可分配到的托位共 {d['places_in_reach']:,.0f} 个。"
+                + _concentrated_sentence(audit, lang))
     return (f"The district has {d['population']:,.0f} residents and {d['places_inside']:,.0f} childcare places, "
             f"{d['places_per_1000']:.2f} per 1,000 against a target of {target:g}: {d['places_required']:,.0f} places are "
             f"required, {d['gap']:,.0f} short. "
             + (f"{len(below)} of {len(tw)} townships are below the target; the lowest are {', '.join(worst)}. " if len(below)
                else f"All {len(tw)} townships meet the target. ")
             + f"Along roads within their catchments, compounds can be allocated "
-            f"{d['places_in_reach']:,.0f} places in all.")
+            f"{d['places_in_reach']:,.0f} places in all. "
+            + _concentrated_sentence(audit, lang)).rstrip()
 
 
 def _flags(audit, lang: str) -> dict:

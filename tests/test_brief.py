@@ -267,3 +267,30 @@ def test_demo_briefing(demo):
         for page in (1, 2, _heading_pages(pdf, ["三、选址点位图"]).get("三、选址点位图", 5)):
             subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(pdf),
                             str(ARTIFACTS / f"demo-page-{page}")], check=True)
+
+
+def test_townships_meeting_the_ratio_with_places_out_of_reach_are_named():
+    from types import SimpleNamespace
+
+    from siting.brief import _concentrated_sentence, concentrated_townships
+
+    townships = pd.DataFrame({"township": ["甲街道", "乙镇", "丙镇", "全区"], "kind": ["street", "town", "town", "district"],
+                              "meets_target": [True, True, False, False]})
+    # 甲: 3 of 4 flagged (75 %); 乙: 1 of 5 (20 %, under the 25 % line); 丙 misses the ratio anyway
+    flags = ["no_facility", "under_served", "no_facility", "covered"] + ["no_facility"] + ["covered"] * 4 + ["no_facility"] * 3
+    compounds = pd.DataFrame({"township": ["甲街道"] * 4 + ["乙镇"] * 5 + ["丙镇"] * 3, "flag": flags})
+    audit = SimpleNamespace(townships=townships, compounds=compounds)
+    conc = concentrated_townships(audit)
+    assert conc[["township", "flagged", "compounds"]].values.tolist() == [["甲街道", 3, 4]]
+    assert conc["share"].tolist() == [0.75]
+    assert _concentrated_sentence(audit, "zh").startswith("甲街道（3/4 个）虽已达到每千人口托位目标")
+    assert "甲街道 (3 of 4 compounds flagged) meets the places-per-1,000 target" in _concentrated_sentence(audit, "en")
+    audit.compounds = compounds.assign(flag="covered")
+    assert _concentrated_sentence(audit, "zh") == ""
+
+
+@demo_only
+def test_demo_briefing_says_where_the_ratio_hides_distance(demo):
+    paths, project, audit, opt = demo
+    text = re.sub(r"\s+", "", pdf_text(paths["briefing_pdf"]))
+    assert "岚山头街道（141/158个）虽已达到每千人口托位目标" in text
