@@ -26,9 +26,20 @@ from ..errors import ConfigError
 from ..output import write_text
 from ..schema import LABELS
 from ..tables import VALUES, VALUES_EN, label
+from .layers import (
+    FACILITY_COLOURS,
+    FACILITY_KIND_LABELS,
+    HEALTH_COLOUR,
+    PARCEL_COLOUR,
+    _round_coords,
+    add_legend,
+    add_osm_attribution,
+    add_roads,
+    add_title,
+    childcare_kind_for_map,
+)
 from .offline import offline_map, save_map
-from .overview import (FACILITY_COLOURS, FACILITY_KIND_LABELS, HEALTH_COLOUR, PARCEL_COLOUR, _round_coords, add_legend,
-                       add_osm_attribution, add_roads, add_title, childcare_kind_for_map, overview_map)
+from .overview import overview_map
 
 __all__ = ["district_map", "write_maps", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
            "MAJOR_ROADS", "TOWNSHIP_MARGIN_M"]

@@ -2,241 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from html import escape
-
 import folium
-import geopandas as gpd
-import networkx as nx
-import numpy as np
-import shapely
-from branca.element import Element
 
 from ..i18n import t
-from .offline import offline_map
 from ..schema import LABELS
+from .layers import (
+    COMPOUND_COLOURS,
+    FACILITY_COLOURS,
+    FACILITY_KIND_LABELS,
+    HEALTH_COLOUR,
+    PARCEL_COLOUR,
+    add_layer,
+    add_legend,
+    add_osm_attribution,
+    add_roads,
+    add_title,
+    base_map,
+    childcare_kind_for_map,
+)
 
-__all__ = ["FACILITY_COLOURS", "FACILITY_KIND_LABELS", "add_osm_attribution", "overview_map", "base_map", "add_roads", "add_layer", "add_title", "add_legend", "road_class", "ROAD_STYLE"]
-
-# Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
-ROAD_STYLE = {
-    "primary": (3.0, "#8a8a8a"),
-    "secondary": (2.4, "#9a9a9a"),
-    "tertiary": (1.8, "#a8a8a8"),
-    "unclassified": (1.2, "#b8b8b8"),
-    "residential": (1.0, "#c0c0c0"),
-    "service": (0.8, "#cccccc"),
-    "track": (0.8, "#cccccc"),
-    "footway": (0.6, "#d6d6d6"),
-}
-_OTHER_ROAD = (0.8, "#cccccc")
-
-# One palette and one set of kind labels for every map, so a colour means the same thing on all of them.
-FACILITY_COLOURS = {"nursery": "#1971c2", "kindergarten_tuoban": "#22b8cf", "kindergarten": "#868e96",
-                    "employer": "#6741d9", "community": "#ae3ec9"}
-FACILITY_KIND_LABELS = {
-    "zh": {"nursery": "托育机构", "kindergarten_tuoban": "幼儿园（有托班）", "kindergarten": "幼儿园（无托班）",
-           "employer": "单位自办托育", "community": "社区托育点"},
-    "en": {"nursery": "Nursery", "kindergarten_tuoban": "Kindergarten with 托班 (toddler classes)",
-           "kindergarten": "Kindergarten without 托班", "employer": "Employer-run", "community": "Community point"},
-}
-HEALTH_COLOUR = "#e64980"
-PARCEL_COLOUR = "#a0522d"
-COMPOUND_COLOURS = {"compound": "#4263eb", "village": "#845ef7"}
-
-
-def _round_coords(geom, ndigits: int = 5, transform=None):
-    """Round coordinates to ``ndigits`` decimals (1e-5° ≈ 1 m: small files, no visible loss).
-
-    ``transform`` (an ``(n, 2) array -> (n, 2) array`` function, e.g. WGS84 → GCJ-02) is applied
-    first. Works on one geometry or an array of them; rounding with numpy keeps the JSON short
-    (``35.112``, not ``35.111999999999995``).
-    """
-
-    def f(xy):
-        if transform is not None:
-            xy = transform(xy)
-        return np.round(xy, ndigits)
-
-    return shapely.transform(geom, f)
-
-
-def base_map(bounds, max_zoom: int = 18) -> folium.Map:
-    """An empty map fitted to ``bounds`` (minx, miny, maxx, maxy), with no tiles (offline) and a scale bar."""
-    minx, miny, maxx, maxy = bounds
-    m = offline_map([(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11, max_zoom=max_zoom,
-                    control_scale=True, prefer_canvas=True)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    return m
-
-
-def road_class(data: dict) -> str:
-    """The OSM highway class of an edge (the first one when osmnx merged several)."""
-    hw = data.get("highway", "")
-    return str(hw[0] if isinstance(hw, list) and hw else hw)
-
-
-def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道路", *, classes=None,
-              transform=None, simplify: float = 0.0, show: bool = True) -> None:
-    """Draw the road graph as light lines, one MultiLineString per highway class.
-
-    Parameters
-    ----------
-    clip : shapely geometry, optional
-        Keep only the roads inside it (WGS84).
-    classes : collection of str, optional
-        Highway classes to draw (``None``: all).
-    transform : callable, optional
-        ``(n, 2) -> (n, 2)`` coordinate function applied before drawing (e.g. to GCJ-02).
-    simplify : float
-        Douglas–Peucker tolerance in degrees (0: none).
-    show : bool
-        Whether the layer is on when the page opens.
-    """
-    by_class: dict[str, list] = {}
-    seen = set()
-    for u, v, data in graph.edges(data=True):
-        key = (min(u, v), max(u, v))
-        if key in seen:
-            continue
-        seen.add(key)
-        hw = road_class(data)
-        if classes is not None and hw not in classes:
-            continue
-        geom = data.get("geometry")
-        if geom is None:
-            nu, nv = graph.nodes[u], graph.nodes[v]
-            geom = shapely.LineString([(nu["x"], nu["y"]), (nv["x"], nv["y"])])
-        by_class.setdefault(hw, []).append(geom)
-    features = []
-    for hw in sorted(by_class):
-        lines = shapely.MultiLineString(by_class[hw])
-        if clip is not None:
-            lines = lines.intersection(clip)
-            if lines.is_empty:
-                continue
-        if simplify:
-            lines = shapely.simplify(lines, simplify)
-        width, colour = ROAD_STYLE.get(hw, _OTHER_ROAD)
-        features.append({"type": "Feature", "properties": {"highway": hw, "w": width, "c": colour},
-                         "geometry": shapely.geometry.mapping(_round_coords(lines, transform=transform))})
-    group = folium.FeatureGroup(name=name, show=show)
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        style_function=lambda f: {"color": f["properties"]["c"], "weight": f["properties"]["w"], "opacity": 0.9},
-        interactive=False,
-    ).add_to(group)
-    group.add_to(m)
-
-
-def _popup_fields(gdf: gpd.GeoDataFrame, fields: dict[str, str]):
-    present = {k: v for k, v in fields.items() if k in gdf.columns}
-    return list(present), list(present.values())
-
-
-def add_layer(m, gdf: gpd.GeoDataFrame, name: str, fields: dict[str, str], colour, show: bool = True,
-              radius: float = 5, fill_opacity: float = 0.5, colour_by: str | None = None):
-    """Add polygons or points as a toggleable GeoJSON layer with a Chinese popup.
-
-    ``fields`` maps column → label for the popup; ``colour`` is a colour or, with ``colour_by``,
-    a dict from that column's values to colours.
-    """
-    group = folium.FeatureGroup(name=name, show=show)
-    if len(gdf):
-        data = gdf.copy()
-        data["_colour"] = data[colour_by].map(colour).fillna("#555555") if colour_by else colour
-        cols, labels = _popup_fields(data, fields)
-        data = data[cols + ["_colour", "geometry"]]
-        for c in cols:
-            data[c] = data[c].astype(object).where(data[c].notna(), "—").astype(str)
-        data["geometry"] = _round_coords(data.geometry.values)
-        style = lambda f: {"color": f["properties"]["_colour"], "fillColor": f["properties"]["_colour"],  # noqa: E731
-                           "weight": 1.5, "fillOpacity": fill_opacity, "radius": radius}
-        folium.GeoJson(
-            json.loads(data.to_json(drop_id=True)),
-            style_function=style,
-            marker=folium.CircleMarker(radius=radius, weight=1, fill=True),
-            popup=folium.GeoJsonPopup(fields=cols, aliases=labels, localize=True, labels=True) if cols else None,
-            tooltip=folium.GeoJsonTooltip(fields=cols[:1], labels=False) if cols else None,
-        ).add_to(group)
-    group.add_to(m)
-    return group
-
-
-def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None, notes=()) -> None:
-    """A fixed title box in the upper left: title, subtitle lines, red demo notice, grey notes."""
-    notice = (f'<div id="siting-demo" style="color:#c92a2a;font-weight:bold;margin-top:4px">{escape(demo_notice)}</div>'
-              if demo_notice else "")
-    lines = "".join(f'<div style="font-size:12px;color:#555">{escape(line)}</div>'
-                    for line in ([subtitle] if isinstance(subtitle, str) else list(subtitle)) if line)
-    extra = "".join(f'<div class="siting-note" style="font-size:12px;color:#1864ab;margin-top:2px">{escape(n)}</div>'
-                    for n in notes)
-    html = (
-        '<div id="siting-title" style="position:fixed;top:10px;left:60px;z-index:9999;background:rgba(255,255,255,.92);'
-        'padding:8px 12px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:sans-serif;max-width:60%">'
-        f'<div style="font-size:17px;font-weight:bold">{escape(title)}</div>{lines}{notice}{extra}</div>'
-    )
-    m.get_root().html.add_child(Element(html))
-    # Leaflet draws popups inside the map pane, under anything fixed over the map; so a popup opened
-    # near the top pans the map until it clears the title box (popups inherit the prototype's options).
-    m.get_root().html.add_child(Element(
-        "<script>window.addEventListener('load', function () {"
-        "var t = document.getElementById('siting-title'); if (!t || !window.L) { return; }"
-        "L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(10, Math.ceil(t.getBoundingClientRect().bottom) + 10);"
-        "});</script>"))
-
-
-def add_osm_attribution(m) -> None:
-    """Credit OpenStreetMap, as its licence (ODbL) requires wherever its roads are drawn."""
-    m.get_root().html.add_child(Element(
-        "<script>window.addEventListener('load', function () { if (!window.L) { return; }"
-        "Object.keys(window).forEach(function (k) { var v = window[k];"
-        "if (v instanceof L.Map && v.attributionControl) {"
-        "v.attributionControl.addAttribution('&copy; OpenStreetMap contributors'); } }); });</script>"))
-
-
-_SWATCH = {
-    "dot": "width:12px;height:12px;border-radius:6px;background:{c}",
-    "ring": "width:10px;height:10px;border-radius:6px;background:#fff;border:3px solid {c}",
-    "hollow": "width:10px;height:10px;border-radius:6px;background:#fff;border:2px solid {c}",
-    "area": "width:14px;height:10px;background:{c};opacity:.6;border:1px solid {c}",
-    "line": "width:16px;height:0;border-top:2px dashed {c}",
-    "number": "width:16px;height:16px;border-radius:8px;background:{c};color:#fff;font-size:10px;"
-              "text-align:center;line-height:16px;border:2px solid #fcc419",
-}
-
-
-def add_legend(m, title: str, items) -> None:
-    """A fixed legend in the lower left.
-
-    ``items`` are ``(colour, label)`` pairs (a dot), ``(colour, label, shape)`` with shape one of
-    ``dot``, ``ring``, ``hollow``, ``area``, ``line``, ``number``, or ``(None, heading)`` for a
-    sub-heading.
-    """
-    rows = []
-    for item in items:
-        colour, label, shape = (*item, "dot")[:3]
-        if colour is None:
-            rows.append(f'<div style="font-weight:bold;margin-top:4px">{escape(label)}</div>')
-            continue
-        text = "1" if shape == "number" else ""
-        rows.append(f'<div><span style="display:inline-block;{_SWATCH[shape].format(c=colour)};margin-right:6px;'
-                    f'vertical-align:middle;box-sizing:content-box">{text}</span>{escape(label)}</div>')
-    html = (
-        '<div id="siting-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;background:rgba(255,255,255,.92);'
-        'padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif;'
-        'max-height:calc(100% - 200px);overflow-y:auto">'
-        f'<div style="font-weight:bold;margin-bottom:4px">{escape(title)}</div>{"".join(rows)}</div>'
-    )
-    m.get_root().html.add_child(Element(html))
-
-
-def childcare_kind_for_map(childcare: gpd.GeoDataFrame):
-    """Kind for colouring: kindergartens split into with and without 托班."""
-    kind = childcare["kind"].astype(object).copy()
-    has_classes = childcare["classes"].fillna(0).astype(int) > 0
-    kind[(kind == "kindergarten") & has_classes] = "kindergarten_tuoban"
-    return kind
+__all__ = ["overview_map"]
 
 
 def overview_map(project, lang: str = "zh") -> folium.Map:
