@@ -224,6 +224,18 @@ def test_nodes_without_coordinates_and_edges_without_length_raise():
         nw.add_travel_times(H, "walk")
 
 
+def test_road_lines_draw_each_street_once():
+    G = nw.grid_graph(2, 3, spacing=100, detour=0.0, oneway_fraction=0.0, seed=0)  # 7 two-way streets
+    G.add_edge(0, 1, length=150.0, highway="footway")  # a parallel edge is the same street on a map
+    lines = nw.road_lines(G)
+    assert len(lines) == 7
+    assert {tuple(sorted(p)) for p in zip(lines["u"], lines["v"])} == {(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (1, 4), (2, 5)}
+    first = lines.iloc[0]
+    a, b = G.nodes[first["u"]], G.nodes[first["v"]]
+    assert list(first.geometry.coords) == [(a["x"], a["y"]), (b["x"], b["y"])]  # straight when there is no geometry
+    assert lines.crs == "EPSG:4326" and nw.road_lines(G) is lines  # cached with the graph
+
+
 # ---------------------------------------------------------------------------- snapping
 
 

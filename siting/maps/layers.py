@@ -12,11 +12,11 @@ import numpy as np
 import shapely
 from branca.element import Element
 
+from ..network.lines import road_lines
 from .offline import offline_map
 
 __all__ = ["COMPOUND_COLOURS", "FACILITY_COLOURS", "FACILITY_KIND_LABELS", "HEALTH_COLOUR", "PARCEL_COLOUR", "ROAD_STYLE",
-           "add_layer", "add_legend", "add_osm_attribution", "add_roads", "add_title", "base_map", "childcare_kind_for_map",
-           "road_class"]
+           "add_layer", "add_legend", "add_osm_attribution", "add_roads", "add_title", "base_map", "childcare_kind_for_map"]
 
 # Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
 ROAD_STYLE = {
@@ -70,12 +70,6 @@ def base_map(bounds, max_zoom: int = 18) -> folium.Map:
     return m
 
 
-def road_class(data: dict) -> str:
-    """The OSM highway class of an edge (the first one when osmnx merged several)."""
-    hw = data.get("highway", "")
-    return str(hw[0] if isinstance(hw, list) and hw else hw)
-
-
 def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道路", *, classes=None,
               transform=None, simplify: float = 0.0, show: bool = True) -> None:
     """Draw the road graph as light lines, one MultiLineString per highway class.
@@ -93,33 +87,26 @@ def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道
     show : bool
         Whether the layer is on when the page opens.
     """
-    by_class: dict[str, list] = {}
-    seen = set()
-    for u, v, data in graph.edges(data=True):
-        key = (min(u, v), max(u, v))
-        if key in seen:
-            continue
-        seen.add(key)
-        hw = road_class(data)
-        if classes is not None and hw not in classes:
-            continue
-        geom = data.get("geometry")
-        if geom is None:
-            nu, nv = graph.nodes[u], graph.nodes[v]
-            geom = shapely.LineString([(nu["x"], nu["y"]), (nv["x"], nv["y"])])
-        by_class.setdefault(hw, []).append(geom)
+    lines = road_lines(graph)
+    if classes is not None:
+        lines = lines[lines["highway"].isin(classes)]
+    geoms = lines.geometry.to_numpy()
+    hw = lines["highway"].to_numpy()
+    if clip is not None:
+        hit = np.sort(lines.sindex.query(clip, predicate="intersects"))
+        geoms, hw = shapely.intersection(geoms[hit], clip), hw[hit]
     features = []
-    for hw in sorted(by_class):
-        lines = shapely.MultiLineString(by_class[hw])
-        if clip is not None:
-            lines = lines.intersection(clip)
-            if lines.is_empty:
-                continue
+    for cls in sorted(set(hw.tolist())):
+        parts = shapely.get_parts(geoms[hw == cls])
+        parts = parts[(shapely.get_type_id(parts) == 1) & ~shapely.is_empty(parts)]  # lines, not touching points
+        if len(parts) == 0:
+            continue
+        merged = shapely.multilinestrings(parts)
         if simplify:
-            lines = shapely.simplify(lines, simplify)
-        width, colour = ROAD_STYLE.get(hw, _OTHER_ROAD)
-        features.append({"type": "Feature", "properties": {"highway": hw, "w": width, "c": colour},
-                         "geometry": shapely.geometry.mapping(_round_coords(lines, transform=transform))})
+            merged = shapely.simplify(merged, simplify)
+        width, colour = ROAD_STYLE.get(cls, _OTHER_ROAD)
+        features.append({"type": "Feature", "properties": {"highway": cls, "w": width, "c": colour},
+                         "geometry": shapely.geometry.mapping(_round_coords(merged, transform=transform))})
     group = folium.FeatureGroup(name=name, show=show)
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},

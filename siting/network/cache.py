@@ -44,6 +44,7 @@ class _GraphCache:
         self.csr: dict[str, sparse.csr_array] = {}
         self.csr_t: dict[str, sparse.csr_array] = {}
         self.edge_lines = None
+        self.road_lines = None  # siting.network.lines.road_lines
         self._graph = weakref.ref(G)  # coordinates are read lazily; a weak reference avoids a cycle through G.graph
 
     def __repr__(self) -> str:  # graph attributes get stringified by osmnx.save_graphml
