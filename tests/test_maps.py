@@ -234,6 +234,7 @@ def test_demo_district_and_township_maps(tmp_path, browser_page):  # noqa: F811
         assert counts["health"] == len(project.health) and counts["parcel"] == len(project.parcels)
         assert counts["sites"] == len(opt.sites) and counts["township"] == len(project.townships)
         assert "演示数据（合成）" in _text(page, "#siting-title")
+        assert page.page.title() == f"{project.name} 托育服务评估与选址建议"
         page.screenshot("maps/demo_district.png")
         # a flagged existing compound: its deadline and the days left
         flagged = comp[comp["compliance"] == "remediate_by_deadline"].iloc[0]

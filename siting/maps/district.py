@@ -23,6 +23,7 @@ from branca.element import Element
 
 from ..crs import wgs84_to_gcj02
 from ..errors import ConfigError
+from ..i18n import t
 from ..output import write_text
 from ..schema import LABELS
 from ..tables import VALUES, VALUES_EN, label
@@ -58,39 +59,8 @@ VIOLATIONS = ("delivered_without_facility", "overdue")
 SITE_COLOUR = "#343a40"
 SERVICE_AREA_COLOUR = "#339af0"
 
-# key → (Chinese, English)
-_TEXT = {
-    "title": ("{name} 托育服务评估与选址建议", "{name}: childcare audit and proposed sites"),
-    "data_date": ("数据日期：{date}　评估基准日：{as_of}", "Data date: {date}   Audit as of: {as_of}"),
-    "summary": ("每千人口托位 {per:.2f}（目标 {target:.2f}）；问题小区 {flagged} 个；建议点位 {sites} 个",
-                "{per:.2f} places per 1,000 (target {target:.2f}); {flagged} flagged compounds; {sites} proposed sites"),
-    "demo": ("演示数据（合成）", "Demo data (synthetic)"),
-    "gcj02": ("叠加图层已转换为 GCJ-02 以对齐高德底图", "Overlays shifted to GCJ-02 to line up with the AMap basemap"),
-    "district_border": ("行政区边界", "District boundary"),
-    "townships": ("乡镇（街道）边界", "Township borders"),
-    "roads_major": ("道路（县道及以上）", "Roads (tertiary and above)"),
-    "roads": ("道路", "Roads"),
-    "compounds": ("居住小区与村庄（评估结果）", "Compounds and villages (audit)"),
-    "childcare": ("托育机构与幼儿园", "Childcare facilities"),
-    "health": ("医疗卫生机构", "Health facilities"),
-    "parcels": ("闲置与低效用地", "Idle and inefficient land"),
-    "service_areas": ("托育设施步行服务范围（{d}）", "Walking service areas of childcare ({d})"),
-    "sites": ("建议新增托育点位（按优先序）", "Proposed sites (by rank)"),
-    "legend": ("图例", "Legend"),
-    "violation": ("黑色粗边框：交付未配套或逾期未整改（违规）", "Thick black outline: delivered without facility or overdue"),
-    "index_title": ("{name} 托育服务地图", "{name}: childcare maps"),
-    "index_district": ("全区地图", "District map"),
-    "index_overview": ("现状总览（全部图层）", "Overview (every input layer)"),
-    "index_townships": ("乡镇（街道）地图", "Township maps"),
-    "index_note": ("所有地图均可离线打开；点击地图上的要素查看详情。", "Every map works offline; click a feature for details."),
-    "index_online": ("底图：{basemap}（需联网加载底图瓦片）", "Basemap: {basemap} (tiles need the internet)"),
-}
-
-
 def _t(key: str, lang: str, **kw) -> str:
-    zh, en = _TEXT[key]
-    text = zh if lang == "zh" else en
-    return text.format(**kw) if kw else text
+    return t("map." + key, lang, **kw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,9 +242,9 @@ def walk_service_areas(project, audit, per_facility: gpd.GeoDataFrame | None = N
     keep = sorted(per_facility["threshold"].unique())[:_MAX_SERVICE_AREA_THRESHOLDS]
     rows = []
     metric = per_facility.to_crs(project.crs)
-    for t in sorted(keep, reverse=True):
-        area = shapely.union_all(metric.loc[metric["threshold"] == t].geometry.to_numpy())
-        rows.append((t, shapely.simplify(area, _SERVICE_AREA_SIMPLIFY_M)))
+    for threshold in sorted(keep, reverse=True):
+        area = shapely.union_all(metric.loc[metric["threshold"] == threshold].geometry.to_numpy())
+        rows.append((threshold, shapely.simplify(area, _SERVICE_AREA_SIMPLIFY_M)))
     out = gpd.GeoDataFrame({"threshold": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=project.crs)
     return out.to_crs("EPSG:4326")
 
@@ -598,11 +568,11 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
     date = project.config["project.data_date"] or "—"
-    lines = [_t("data_date", lang, date=date, as_of=str(audit.as_of)[:10])]
+    lines = [_t("audit_data_date", lang, date=date, as_of=str(audit.as_of)[:10])]
     if township is not None:
         lines.append(_t("summary", lang, **_township_stats(audit, township, sites)))
     notes = [_t("gcj02", lang)] if bm.gcj02 else []
-    add_title(m, _t("title", lang, name=township if township is not None else project.name), lines,
+    add_title(m, _t("audit_title", lang, name=township if township is not None else project.name), lines,
               _t("demo", lang) if project.demo else None, notes)
     if not project.demo:  # the demo's roads are synthetic, not OpenStreetMap data
         add_osm_attribution(m)
@@ -617,7 +587,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
                (SERVICE_AREA_COLOUR, _t("service_areas", lang, d="…").replace("（…）", "").replace(" (…)", ""), "line")]
     add_legend(m, _t("legend", lang), legend)
     m.get_root().header.add_child(Element(_POPUP_CSS))
-    m.get_root().header.add_child(Element(f"<title>{escape(_t('title', lang, name=township or project.name))}</title>"))
+    m.get_root().header.add_child(Element(f"<title>{escape(_t('audit_title', lang, name=township or project.name))}</title>"))
     return m
 
 
@@ -654,7 +624,7 @@ def _index_html(project, audit, optimize, files: dict[str, Path], townships: lis
         "h1{font-size:22px}h2{font-size:17px;margin-top:20px}.demo{color:#c92a2a;font-weight:bold}"
         "li{margin:4px 0}a{color:#1864ab}.meta{color:#555;font-size:13px}</style></head><body>"
         f"<h1>{escape(title)}</h1>{demo}"
-        f'<p class="meta">{escape(_t("data_date", lang, date=date, as_of=str(audit.as_of)[:10]))}</p>{online}'
+        f'<p class="meta">{escape(_t("audit_data_date", lang, date=date, as_of=str(audit.as_of)[:10]))}</p>{online}'
         f"<ul>{''.join(items)}</ul>"
         f'<h2>{escape(_t("index_townships", lang))}</h2><ul id="townships">{rows}</ul></body></html>\n'
     )
