@@ -542,7 +542,8 @@ def _methods(project, lang: str) -> list[str]:
             f"合规：方案印发（{c['policy.plan_date']}）前建成且未覆盖的小区须在 {c['policy.remediation_years']} 年内整改；"
             "印发后交付而未配套的为违规；在建/规划的须同步配套。",
             "选址：候选点为面积足够的闲置/低效地块、未开设托班的幼儿园、乡镇卫生院/社区卫生服务中心及未满足需求的聚类点；"
-            "以有容量约束的最大覆盖模型（HiGHS 混合整数规划）在 p 个新站点内最大化可服务的未满足托位，并对 p = 1…P 逐一求解得到覆盖曲线。",
+            "以有容量约束的最大覆盖模型（HiGHS 混合整数规划）在 p 个新站点内最大化可服务的未满足托位，并对 p = 1…P 逐一求解得到覆盖曲线；"
+            f"模型同时决定每处开设几个班（每班 {c['optimize.class_size']:g} 个托位，不超过该处可容纳班数），投资按所开班数计，预算按实际开班投资约束。",
             "各乡镇每千人口托位数按辖区内全部托位 ÷ 乡镇常住人口计算，与“服务半径内可分配托位”不同。",
         ]
     return [
@@ -557,7 +558,9 @@ def _methods(project, lang: str) -> list[str]:
         "must get it with the housing.",
         "Siting: candidates are idle or inefficient parcels large enough, kindergartens without 托班, township and community "
         "health centres, and clusters of unmet demand; a capacitated maximal covering model (HiGHS MIP) maximises the unmet "
-        "places served by p new sites, solved for each p = 1…P to give the coverage curve.",
+        "places served by p new sites, solved for each p = 1…P to give the coverage curve. The model also chooses how many "
+        f"classes each site opens ({c['optimize.class_size']:g} places a class, up to what the site can hold); costs and "
+        "the budget count the classes opened.",
         "Places per 1,000 by township count every place located in the township over its residents; this differs from "
         "the places allocated within catchments.",
     ]

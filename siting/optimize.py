@@ -144,15 +144,21 @@ def cost_matrix(project, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
     return coo.tocsr()  # explicit zeros (a candidate at a compound's own node) stay reachable
 
 
-def _model(cost, weights, p, capacities, config: Config, costs=None, budget=None, groups=None, mins=None):
+def _model(cost, weights, p, capacities, config: Config, costs=None, budget=None, groups=None, mins=None,
+           classes=None):
     """The configured model; a budget or township minimums use the capacitated form (with capacities
-    that never bind for the plain coverage model, which is then the same problem)."""
+    that never bind for the plain coverage model, which is then the same problem).
+
+    The capacitated model opens each site with 1 to ``classes`` classes (modular capacity), so a
+    budget or a township minimum counts the classes actually opened.
+    """
     coverage = config["optimize.model"] == "coverage"
     if coverage and budget is None and not mins:
         return MCLP.from_cost_matrix(cost, weights, 1.0, p)
     caps = np.full(len(capacities), max(float(weights.sum()), 1.0)) if coverage else capacities
+    modules = None if coverage or classes is None else np.maximum(np.asarray(classes, dtype=float), 1)
     return CapacitatedMCLP.from_cost_matrix(cost, weights, 1.0, p, caps, costs=costs, budget=budget,
-                                            group_of=groups, min_capacity=mins)
+                                            group_of=groups, min_capacity=mins, modules=modules)
 
 
 def _township_minimums(candidates: gpd.GeoDataFrame, config: Config):
@@ -191,9 +197,10 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     p : int, optional
         New sites to open (default ``optimize.p``), capped by the number of candidates.
     budget : float, optional
-        Yuan, gross cost (before the start-up subsidy) of the sites at their full size. When given
-        (or ``optimize.budget`` > 0) the proposal is the optimal plan within the budget, with any
-        number of sites.
+        Yuan, gross cost (before the start-up subsidy) of the classes opened. When given (or
+        ``optimize.budget`` > 0) the proposal is the optimal plan within the budget, with any
+        number of sites; the capacitated model chooses each site's classes (1 up to what it can
+        hold), so the budget pays for the classes the places need.
     max_p : int, optional
         Largest p of the coverage curve (default ``optimize.max_p``).
     """
@@ -219,20 +226,24 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     groups, mins = _township_minimums(candidates, config)
     costs = candidates["cost"].to_numpy(dtype=float)
 
+    classes = candidates["classes"].to_numpy(dtype=float)
+
     def solve(k=None, money=None):
         model = _model(cost, weights, k, caps, config, costs=costs if money is not None else None, budget=money,
-                       groups=groups, mins=mins)
+                       groups=groups, mins=mins, classes=classes)
         return model.solve(time_limit=time_limit)
 
     curve_rows, solutions = [], {}
     for k in range(1, max(max_p, min(p, m)) + 1):
         res = solve(k)
         solutions[k] = res
-        sel = np.asarray(res.selected, dtype=int)
+        plan = _plan_classes(res, weights, cost, classes, config)
+        per_class = candidates["cost"].to_numpy(dtype=float) / np.maximum(classes, 1)
+        subsidy = float(config["policy.start_up_subsidy_per_class"])
         curve_rows.append({"p": k, "places_served": float(res.objective) if res.status != "infeasible" else np.nan,
                            "share_of_unmet": float(res.objective / weights.sum())
                            if weights.sum() and res.status != "infeasible" else np.nan,
-                           "cost": float(costs[sel].sum()), "net_cost": float(candidates["net_cost"].to_numpy()[sel].sum()),
+                           "cost": float((plan * per_class).sum()), "net_cost": float((plan * (per_class - subsidy)).sum()),
                            "status": res.status, "mip_gap": float(res.gap)})
     curve = pd.DataFrame(curve_rows)
     if budget > 0:
@@ -252,9 +263,30 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
         scenario.update(p=0, objective=0.0)
         return OptimizeResult(_empty_sites(candidates), candidates, curve, demand, res, scenario)
     scenario["objective"] = float(res.objective)
-    caps_model = caps if config["optimize.model"] != "coverage" else np.full(m, max(float(weights.sum()), 1.0))
-    sites = _size_to_demand(_describe(res, candidates, demand, cost, weights, caps_model), config)
+    plan = _plan_classes(res, weights, cost, classes, config)
+    if config["optimize.model"] == "coverage":
+        caps_model = np.full(m, max(float(weights.sum()), 1.0))
+    else:  # the places the plan opens: ranks and gains add up to what the plan serves
+        caps_model = np.where(plan > 0, caps / np.maximum(classes, 1) * plan, caps)
+    sites = _describe(res, candidates, demand, cost, weights, caps_model)
+    sites = _size_to_demand(sites, config, plan[sites["_column"].to_numpy()]).drop(columns="_column")
     return OptimizeResult(sites, candidates, curve, demand, res, scenario)
+
+
+def _plan_classes(res, weights, cost, classes, config: Config) -> np.ndarray:
+    """Classes to open at each candidate (0 where closed): the model's own choice when it sized
+    the sites (modular capacity), else enough classes for the places each site serves."""
+    out = np.zeros(len(classes), dtype=np.int64)
+    sel = np.asarray(res.selected, dtype=int)
+    if len(sel) == 0:
+        return out
+    if res.modules is not None:
+        out[sel] = res.modules[sel]
+    else:
+        served = _served_by_site(res, weights, cost)[sel]
+        out[sel] = np.ceil(served / config["optimize.class_size"] - 1e-9).astype(int)
+    out[sel] = np.clip(out[sel], 1, np.maximum(classes[sel], 1).astype(int))
+    return out
 
 
 def _empty_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -321,21 +353,21 @@ def _describe(res, candidates, demand, cost, weights, capacities) -> gpd.GeoData
     sites = sites.set_index(pd.Index(sel)).loc[order]
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
     sites.insert(sites.columns.get_loc("places_served"), "marginal_places", gains)
-    return sites.reset_index(drop=True)
+    return sites.rename_axis("_column").reset_index()
 
 
-def _size_to_demand(sites: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
-    """Suggest the classes each site needs for the places it serves (at most its capacity), and cost those.
+def _size_to_demand(sites: gpd.GeoDataFrame, config: Config, classes) -> gpd.GeoDataFrame:
+    """Give each site the classes of the plan (see :func:`_plan_classes`), and cost those.
 
-    The model opens a site at its largest size; a site serving 22 places needs 2 classes, not 3.
+    A site serving 22 places needs 2 classes, not 3; the capacitated model chooses the classes
+    itself, so a budget buys what the places need.
     """
     size = config["optimize.class_size"]
     sites = sites.copy()
     sites["capacity_classes"] = sites["classes"]
     sites["capacity_places"] = sites["places"]
     per_class_cost = sites["cost"] / sites["classes"]
-    classes = np.ceil(sites["places_served"].to_numpy() / size - 1e-9).astype(int)
-    sites["classes"] = np.clip(classes, 1, sites["capacity_classes"].to_numpy())
+    sites["classes"] = np.asarray(classes, dtype=int)
     sites["places"] = sites["classes"] * size
     sites["cost"] = sites["classes"] * per_class_cost
     sites["subsidy"] = sites["classes"] * config["policy.start_up_subsidy_per_class"]

@@ -99,3 +99,58 @@ def test_minimum_can_be_met_by_a_site_that_reaches_no_demand():
     res = CapacitatedMCLP.from_cost_matrix(cost, W, 1.0, p=2, capacities=np.array([30.0, 30.0, 5.0, 5.0]),
                                            group_of=["甲", "甲", "乙", "丙"], min_capacity={"丙": 5}).solve()
     assert res.status == "optimal" and list(res.selected) == [1, 3] and res.objective == pytest.approx(17.0)
+
+
+# ---------------------------------------------------------------------------- modular capacity (classes)
+# Two kindergartens, each able to open 1 or 2 classes of 20 places at 150,000 yuan a class.
+#   site 0 reaches demand 0 (18 places); site 1 reaches demand 1 (15 places) and demand 2 (12 places)
+CLASS_COST = np.array([[1, INF], [INF, 1], [INF, 1]], dtype=float)
+CLASS_W = np.array([18.0, 15.0, 12.0])
+TWO_CLASSES = np.array([40.0, 40.0])
+FULL_COST = np.array([300_000.0, 300_000.0])
+
+
+def test_a_budget_buys_classes_not_whole_sites():
+    # 300,000 yuan: all-or-nothing opens one two-class site (site 1: 27 places);
+    # with classes it opens one class at each site and serves 18 + 20 = 38.
+    whole = CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, None, TWO_CLASSES, costs=FULL_COST,
+                                             budget=300_000).solve()
+    assert whole.objective == pytest.approx(27.0) and list(whole.selected) == [1] and whole.modules is None
+    modular = CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, None, TWO_CLASSES, costs=FULL_COST,
+                                               budget=300_000, modules=[2, 2]).solve()
+    assert modular.status == "optimal" and modular.objective == pytest.approx(38.0)
+    assert list(modular.selected) == [0, 1] and modular.modules.tolist() == [1, 1]
+    # 450,000 yuan: the third class goes where 7 more places wait
+    more = CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, None, TWO_CLASSES, costs=FULL_COST,
+                                            budget=450_000, modules=[2, 2]).solve()
+    assert more.objective == pytest.approx(45.0) and more.modules.tolist() == [1, 2]
+
+
+def test_modules_are_the_fewest_that_serve_and_existing_sites_keep_theirs():
+    res = CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, 2, TWO_CLASSES, modules=[2, 2]).solve()
+    assert res.objective == pytest.approx(45.0) and res.modules.tolist() == [1, 2]  # 18 needs one class, 27 two
+    kept = CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, 1, TWO_CLASSES, existing=[0],
+                                            modules=[2, 2]).solve()
+    assert kept.modules.tolist() == [2, 2]  # the existing site counts whole, the new one needs two classes
+
+
+def test_a_minimum_counts_the_classes_opened():
+    # 50 new places in group "a" (site 1 only, 27 places of demand): three classes are not possible,
+    # 40 places is the most, so the minimum cannot be met; 40 can, with both classes though 27 need two.
+    groups = np.array(["b", "a"], dtype=object)
+    bad = CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, 2, TWO_CLASSES, group_of=groups,
+                                           min_capacity={"a": 50}, modules=[2, 2]).solve()
+    assert bad.status == "infeasible"
+    ok = CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, 2, TWO_CLASSES, group_of=groups,
+                                          min_capacity={"a": 21}, modules=[2, 2]).solve()
+    assert ok.objective == pytest.approx(45.0) and ok.modules.tolist() == [1, 2]
+    one_class = CapacitatedMCLP.from_cost_matrix(CLASS_COST[:, :1], CLASS_W, 1.0, 1, TWO_CLASSES[:1],
+                                                 group_of=groups[:1], min_capacity={"b": 40}, modules=[2]).solve()
+    assert one_class.objective == pytest.approx(18.0) and one_class.modules.tolist() == [2]  # 18 alone needs one
+
+
+def test_modules_must_be_whole_and_positive():
+    with pytest.raises(ModelError, match="modules"):
+        CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, 1, TWO_CLASSES, modules=[0, 2])
+    with pytest.raises(ModelError, match="modules"):
+        CapacitatedMCLP.from_cost_matrix(CLASS_COST, CLASS_W, 1.0, 1, TWO_CLASSES, modules=[1.5, 2])

@@ -108,12 +108,15 @@ def test_sites_list_the_ids_of_the_compounds_they_serve(tiny):
 
 def test_budget_scenario_is_the_optimum_within_the_budget(tiny):
     p, r = tiny
-    # The only candidate that reaches C2 is the generated one (1,800,000 yuan at full size): a budget
-    # of 1,799,999 buys nothing that helps; 1,800,000 buys all 9.6288 places.
-    assert optimize(p, r, budget=1_799_999.0, max_p=1).scenario["objective"] == 0.0
-    o = optimize(p, r, budget=1_800_000.0, max_p=1)
+    # The only candidate that reaches C2 is the generated one: 1,800,000 yuan for 3 classes at full size,
+    # 600,000 a class. One class (20 places) serves all 9.6288 places, so a budget of 599,999 buys
+    # nothing that helps and 600,000 buys everything.
+    assert optimize(p, r, budget=599_999.0, max_p=1).scenario["objective"] == 0.0
+    o = optimize(p, r, budget=600_000.0, max_p=1)
     assert o.scenario["status"] == "optimal" and o.scenario["objective"] == pytest.approx(9.6288)
     assert list(o.sites["id"]) == ["G:01"]
+    site = o.sites.iloc[0]
+    assert (site["classes"], site["places"], site["cost"], site["capacity_classes"]) == (1, 20, 600_000.0, 3)
 
 
 def test_minimum_places_per_township(tiny_config):
@@ -123,9 +126,9 @@ def test_minimum_places_per_township(tiny_config):
     o = optimize(p, audit(p), p=3, max_p=3)
     assert o.scenario["status"] == "optimal"
     assert o.scenario["objective"] == pytest.approx(9.6288)
-    opened = o.candidates.set_index("id").loc[o.sites["id"]]
     for township in ("甲街道", "乙镇"):
-        assert opened.loc[opened["township"] == township, "places"].sum() >= 40  # full-size places of the candidates
+        # the classes proposed, not the candidates' full size, meet the minimum
+        assert o.sites.loc[o.sites["township"] == township, "places"].sum() >= 40
 
 
 def test_impossible_minimum_is_reported(tiny_config):

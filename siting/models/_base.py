@@ -60,6 +60,9 @@ class LocationResult:
         coverage models, none within the service distance; otherwise, none reachable.
     bound : float
         Best proven bound on the objective (LP bound for heuristics); ``nan`` if unknown.
+    modules : np.ndarray or None
+        Models with modular capacity (e.g. childcare classes): modules opened per column
+        (0 where closed, all of them at existing sites).
     """
 
     selected: np.ndarray
@@ -75,6 +78,7 @@ class LocationResult:
     uncoverable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     bound: float = float("nan")
     new: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    modules: np.ndarray | None = None
 
     @property
     def optimal(self) -> bool:

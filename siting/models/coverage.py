@@ -296,12 +296,18 @@ class CapacitatedMCLP:
     over new sites (then ``p`` may be ``None``: no limit on the count), and a minimum
     of new capacity per group of sites (e.g. per township) ``sum_{j in t} c_j x_j >= min_t``.
     With infinite capacities the model is the MCLP, so a budgeted MCLP is this class too.
+
+    Modular capacity (``modules``): a site may open with 1 to ``K_j`` equal modules (e.g.
+    托班 classes of 20 places), its capacity and cost in proportion. An integer ``y_j`` with
+    ``x_j <= y_j <= K_j x_j`` replaces ``c_j x_j`` by ``(c_j / K_j) y_j`` in the capacity row
+    and ``cost_j x_j`` by ``(cost_j / K_j) y_j`` in the budget and minimum rows, so a budget
+    buys the classes the places need rather than every site at its largest size.
     """
 
     name = "cmclp"
 
     def __init__(self, cover, weights, p: int | None, capacities, existing=None, *, costs=None, budget=None,
-                 group_of=None, min_capacity=None):
+                 group_of=None, min_capacity=None, modules=None):
         self.cover = sp.csr_array(cover, dtype=bool)
         self.cover.sort_indices()
         n, m = self.cover.shape
@@ -325,11 +331,18 @@ class CapacitatedMCLP:
         if self.min_capacity and (self.group_of is None or len(self.group_of) != m):
             raise _err(f"min_capacity needs group_of with one group per site ({m}).",
                        f"按组设定最低新增托位时，须为每个候选点（共 {m} 个）给出所属组 group_of。")
+        self.modules = None
+        if modules is not None:
+            k = _vector(modules, m, "modules", "模块数", "site")
+            if np.any(k < 1) or np.any(k != np.round(k)):
+                raise _err("modules must be whole numbers >= 1 (e.g. classes per site).",
+                           "模块数必须是不小于 1 的整数（如每处的托班数）。")
+            self.modules = k.astype(np.int64)
 
     @classmethod
     def from_cost_matrix(cls, cost, weights, service_distance: float, p: int | None, capacities,
                          existing=None, *, costs=None, budget=None, group_of=None,
-                         min_capacity=None) -> CapacitatedMCLP:
+                         min_capacity=None, modules=None) -> CapacitatedMCLP:
         """Build from a cost matrix (see :meth:`MCLP.from_cost_matrix`).
 
         Parameters
@@ -345,10 +358,13 @@ class CapacitatedMCLP:
         min_capacity : dict, optional
             ``{label: amount}``: new capacity to open at least in each group. Infeasible
             combinations are reported with status "infeasible", not raised.
+        modules : array of int, shape (m,), optional
+            Equal modules each site's capacity and cost divide into (e.g. classes); the
+            model then opens each site with as many as pay off (``result.modules``).
         """
         cm = CostMatrix(cost)
         return cls(cm.within(check_distance(service_distance)), weights, p, capacities, existing, costs=costs,
-                   budget=budget, group_of=group_of, min_capacity=min_capacity)
+                   budget=budget, group_of=group_of, min_capacity=min_capacity, modules=modules)
 
     def _extra_rows(self) -> list[tuple[np.ndarray, float, float]]:
         """Scenario rows over the original columns: (coefficients per site, lower, upper)."""
@@ -367,13 +383,21 @@ class CapacitatedMCLP:
         t0 = time.perf_counter()
         out, flow = _capacitated_flow(self.cover, self.weights, self.capacities, self.existing,
                                       p=self.p, must_serve=False, time_limit=time_limit, mip_gap=mip_gap,
-                                      options=options, extra_rows=self._extra_rows())
+                                      options=options, extra_rows=self._extra_rows(), modules=self.modules)
         status = out.status if out.status != "no_solution" else "time_limit"
         reason = status_reason(out.status, time_limit)
         if out.status == "infeasible":
             reason = "no set of sites meets the budget and the minimum new places per group together"
-        return _flow_result(self.cover, self.weights, self.existing, out, flow, status,
-                            objective=lambda served: float(served.sum()), t0=t0, reason=reason)
+        res = _flow_result(self.cover, self.weights, self.existing, out, flow, status,
+                           objective=lambda served: float(served.sum()), t0=t0, reason=reason)
+        if self.modules is None:
+            return res
+        chosen = np.zeros(len(self.modules), dtype=np.int64)
+        chosen[self.existing] = self.modules[self.existing]
+        if out.x is not None and flow.modules_at is not None:
+            y = np.round(out.x[flow.modules_at]).astype(np.int64)
+            chosen[flow.cols] = np.where(out.x[:len(flow.cols)] > 0.5, y, 0)
+        return _replace(res, modules=chosen)
 
 
 class LSCP:
@@ -514,6 +538,9 @@ def _drop_redundant(b: sp.csr_array, cols: np.ndarray) -> np.ndarray:
     return np.asarray(cols, dtype=np.int64)
 
 
+_MODULE_PENALTY = 1e-6  # objective weight per module: breaks ties towards fewer modules, never trades places
+
+
 @dataclass
 class _Flow:
     rows: np.ndarray  # original rows in the model
@@ -522,13 +549,15 @@ class _Flow:
     cols: np.ndarray  # original columns of the site variables
     pairs: sp.coo_array  # groups × sites, pair t = entry t
     reason: str = ""
+    modules_at: np.ndarray | None = None  # model columns of the y_j (modules per site), if any
 
 
 def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_limit, mip_gap, options,
-                      extra_rows=()):
+                      extra_rows=(), modules=None):
     """Shared model of the capacitated MCLP (maximise served) and capacitated LSCP (serve all, fewest sites).
 
-    ``extra_rows``: (coefficient per original column, lower, upper) rows over the new sites' x_j.
+    ``extra_rows``: (coefficient per original column, lower, upper) rows over the new sites' x_j,
+    or, with ``modules``, over their modules y_j (coefficient / modules each).
     """
     m = cover.shape[1]
     is_existing = np.zeros(m, dtype=bool)
@@ -554,19 +583,38 @@ def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_
     if t == 0 and not minimums:
         return MipOutcome("optimal", np.zeros(k), 0.0, 0.0, 0.0, 0.0), flow
 
-    # Columns: x (k) then z (t). Rows: group (g), capacity (k), linking (t), p (1, if any).
+    # Columns: x (k), z (t), then y (k, with modules). Rows: group (g), capacity (k), linking (t),
+    # with modules y <= K x and x <= y (2k), then p (1, if any) and the extra rows.
     gi, sj = pairs.row, pairs.col
     zcol = k + np.arange(t)
     r_group = gi
     r_cap_z, r_cap_x = g + sj, g + np.arange(k)
     r_link = g + k + np.arange(t)
-    entries_r = [r_group, r_cap_z, r_cap_x, r_link, r_link]
-    entries_c = [zcol, zcol, np.arange(k), zcol, sj]
     link_coef = np.minimum(gw[gi], cap[sj])
-    entries_v = [np.ones(t), np.ones(t), -cap, np.ones(t), -link_coef]
+    entries_r = [r_group, r_cap_z, r_link, r_link]
+    entries_c = [zcol, zcol, zcol, sj]
+    entries_v = [np.ones(t), np.ones(t), np.ones(t), -link_coef]
     n_rows = g + k + t
     row_lo = np.concatenate([gw if must_serve else np.full(g, -np.inf), np.full(k + t, -np.inf)])
     row_hi = np.concatenate([gw, np.zeros(k + t)])
+    n_cols = k + t
+    size = None
+    if modules is None:
+        entries_r.append(r_cap_x)
+        entries_c.append(np.arange(k))
+        entries_v.append(-cap)
+    else:
+        size = np.asarray(modules, dtype=float)[cols]
+        ycol = n_cols + np.arange(k)
+        flow.modules_at = ycol
+        n_cols += k
+        r_upper, r_lower = n_rows + np.arange(k), n_rows + k + np.arange(k)
+        entries_r += [r_cap_x, r_upper, r_upper, r_lower, r_lower]
+        entries_c += [ycol, ycol, np.arange(k), np.arange(k), ycol]
+        entries_v += [-cap / size, np.ones(k), -size, np.ones(k), -np.ones(k)]
+        row_lo = np.concatenate([row_lo, np.full(2 * k, -np.inf)])
+        row_hi = np.concatenate([row_hi, np.zeros(2 * k)])
+        n_rows += 2 * k
     if p is not None:
         free = np.flatnonzero(~fixed)
         entries_r.append(np.full(len(free), n_rows))
@@ -579,15 +627,19 @@ def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_
         free = np.flatnonzero(~fixed)
         local = np.asarray(coef, dtype=float)[cols][free]
         entries_r.append(np.full(len(free), n_rows))
-        entries_c.append(free)
-        entries_v.append(local)
+        if size is None:
+            entries_c.append(free)
+            entries_v.append(local)
+        else:
+            entries_c.append(flow.modules_at[free])
+            entries_v.append(local / size[free])
         # Existing sites are open already: their part of a minimum counts, and they cost nothing new.
         fixed_part = float(np.asarray(coef, dtype=float)[cols][fixed].sum()) if lo > -np.inf else 0.0
         row_lo = np.append(row_lo, lo - fixed_part)
         row_hi = np.append(row_hi, hi)
         n_rows += 1
     a = sp.csc_array((np.concatenate(entries_v), (np.concatenate(entries_r), np.concatenate(entries_c))),
-                     shape=(n_rows, k + t))
+                     shape=(n_rows, n_cols))
     col_lo = np.concatenate([fixed.astype(float), np.zeros(t)])
     col_hi = np.concatenate([np.ones(k), link_coef])
     if must_serve:
@@ -597,6 +649,12 @@ def _capacitated_flow(cover, weights, capacities, existing, p, must_serve, time_
         c = np.concatenate([np.zeros(k), np.ones(t)])
         maximize = True
     integer = np.concatenate([np.ones(k, dtype=bool), np.zeros(t, dtype=bool)])
+    if size is not None:  # existing sites keep every module
+        col_lo = np.concatenate([col_lo, np.where(fixed, size, 0.0)])
+        col_hi = np.concatenate([col_hi, size])
+        # no module that serves nothing: a module must add more than _MODULE_PENALTY of weight to pay
+        c = np.concatenate([c, np.full(k, _MODULE_PENALTY if must_serve else -_MODULE_PENALTY)])
+        integer = np.concatenate([integer, np.ones(k, dtype=bool)])
     out = solve_highs(c, a, row_lo, row_hi, col_lo, col_hi, integer, maximize=maximize,
                       time_limit=time_limit, mip_gap=mip_gap, options=options)
     if out.status == "infeasible" and must_serve:
@@ -623,7 +681,7 @@ def _flow_result(cover, weights, existing, out, flow: _Flow, status, objective, 
         amounts = sp.csr_array((n, m))
     else:
         selected = _open_set(existing, flow.cols[np.flatnonzero(out.x[:k] > 0.5)])
-        z = np.maximum(out.x[k:], 0.0)
+        z = np.maximum(out.x[k:k + flow.pairs.nnz], 0.0)
         z_grp = sp.csr_array((z, (flow.pairs.row, flow.pairs.col)), shape=(len(flow.group_weight), k))
         # Merged demand points share their group's service in proportion to their weight.
         share = weights[flow.rows] / flow.group_weight[flow.group_of]
