@@ -185,6 +185,21 @@ def test_add_travel_times_again_replaces_cached_times():
     assert second[0, 1] == pytest.approx(length / 20.0)
 
 
+def test_add_travel_times_after_rewiring_with_the_same_counts_reads_the_new_edges():
+    G = nw.grid_graph(2, 3, spacing=100, detour=0.0, seed=0)
+    a, c = G.nodes[0], G.nodes[2]
+    pts = _points([(a["x"], a["y"]), (c["x"], c["y"])])
+    assert nw.od_matrix(G, pts, pts, 1000.0)[0, 1] > 199
+    # swap the street 3-4 for a 1 m link 0-2: same node and pair counts, so only a fresh read can tell
+    data = dict(G[3][4][0])
+    G.remove_edge(3, 4)
+    G.remove_edge(4, 3)
+    G.add_edge(0, 2, **{**data, "length": 1.0})
+    G.add_edge(2, 0, **{**data, "length": 1.0})
+    nw.add_travel_times(G, "drive")
+    assert nw.od_matrix(G, pts, pts, 1000.0)[0, 1] == pytest.approx(1.0)
+
+
 def test_a_copy_does_not_reuse_the_originals_cache():
     G = nw.grid_graph(2, 3, spacing=100, detour=0.0, seed=0)
     a, c = G.nodes[0], G.nodes[2]

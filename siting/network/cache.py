@@ -118,14 +118,20 @@ class _GraphCache:
                 edges = keyed.values() if visit is None else list(map(visit, keyed.values()))
                 for extend, get in getters:
                     extend(map(get, edges))
-        if self._pairs is None:
-            pos = self.position
-            u = np.fromiter(map(pos.__getitem__, G._adj), dtype=np.int64, count=len(counts))
-            self._pairs = (
-                np.repeat(u, counts),
-                np.fromiter(map(pos.__getitem__, targets), dtype=np.int64, count=len(targets)),
-                np.asarray(multi, dtype=np.int64),
-            )
+        pos = self.position
+        u = np.fromiter(map(pos.__getitem__, G._adj), dtype=np.int64, count=len(counts))
+        pairs = (
+            np.repeat(u, counts),
+            np.fromiter(map(pos.__getitem__, targets), dtype=np.int64, count=len(targets)),
+            np.asarray(multi, dtype=np.int64),
+        )
+        if self._pairs is None or not all(np.array_equal(a, b) for a, b in zip(self._pairs, pairs)):
+            # edges moved without changing the counts: nothing read before still lines up
+            self.weights.clear()
+            self.csr.clear()
+            self.csr_t.clear()
+            self.edge_lines = self.road_lines = None
+        self._pairs = pairs
         for w, values in columns.items():
             self.weights[w] = _as_weights(values, w)
             self.csr.pop(w, None)
