@@ -51,7 +51,11 @@ demo-batch: install $(VENV)/.installed-batch
 test: install-dev system-deps
 	$(BIN)/python -m pytest -q
 
-bench: install-dev
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
+	$(PIP) install -e ".[pdf,dev,notebooks,batch,bench]"
+	@touch $@
+
+bench: install-dev $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/od_matrix.py
 	$(BIN)/python benchmarks/models.py --small-only
 
