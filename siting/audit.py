@@ -30,7 +30,7 @@ import pandas as pd
 from .config import Config
 from .demand import compound_demand, facility_supply
 from .models._base import new_highs
-from .network import od_matrix
+from .network import od_matrix, snap
 
 __all__ = ["AuditResult", "audit", "allocate", "catchment_pairs", "facility_service_areas", "catchment_of", "township_table", "guidance_check", "standards_check"]
 
@@ -118,6 +118,7 @@ def catchment_pairs(project, compounds: gpd.GeoDataFrame, facilities: gpd.GeoDat
     frames = []
     if len(facilities) == 0:
         return pd.DataFrame(columns=["row", "col", "value", "cost", "weight"])
+    snapped = {}  # the facilities snapped once per network, shared by the catchment groups
     for group in ("street", "town", "village"):
         rows = np.flatnonzero((catchment == group).to_numpy())
         if len(rows) == 0:
@@ -126,7 +127,9 @@ def catchment_pairs(project, compounds: gpd.GeoDataFrame, facilities: gpd.GeoDat
         weight = config[f"catchment.{group}_weight"]
         limit = float(config[f"catchment.{group}_limit"])
         graph = project.network(network)
-        od = od_matrix(graph, compounds.iloc[rows], facilities, cutoff=limit, weight=weight,
+        if network not in snapped:
+            snapped[network] = snap(graph, facilities, config["network.snap_max_distance"], crs=project.crs)
+        od = od_matrix(graph, compounds.iloc[rows], snapped[network], cutoff=limit, weight=weight,
                        max_snap_distance=config["network.snap_max_distance"],
                        walk_speed=config["network.walk_speed_kmh"], crs=project.crs).tocoo()
         frames.append(pd.DataFrame({"row": rows[od.row], "col": od.col, "value": od.data,

@@ -195,25 +195,15 @@ def coverage_chart(curve, chosen_p: int | None = None, lang: str = "zh", width_m
 
 def road_segments(graph, crs) -> np.ndarray:
     """Every road of an osmnx graph as metric line segments, shape (n, 2, 2), each street once."""
-    from pyproj import Transformer
+    from .crs import transformer
+    from .network import road_lines
 
-    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    segs, seen = [], set()
-    for u, v, data in graph.edges(data=True):
-        key = (min(u, v), max(u, v))
-        if key in seen:
-            continue
-        seen.add(key)
-        geom = data.get("geometry")
-        if geom is not None:
-            xy = np.asarray(geom.coords)
-        else:
-            xy = np.array([[graph.nodes[u]["x"], graph.nodes[u]["y"]], [graph.nodes[v]["x"], graph.nodes[v]["y"]]])
-        segs.append(np.stack([xy[:-1], xy[1:]], axis=1))
+    segs = [np.stack([xy[:-1], xy[1:]], axis=1)
+            for xy in (np.asarray(g.coords) for g in road_lines(graph).geometry)]
     if not segs:
         return np.zeros((0, 2, 2))
     seg = np.concatenate(segs)
-    x, y = tr.transform(seg[..., 0].ravel(), seg[..., 1].ravel())
+    x, y = transformer("EPSG:4326", crs).transform(seg[..., 0].ravel(), seg[..., 1].ravel())
     return np.stack([np.asarray(x).reshape(seg.shape[:2]), np.asarray(y).reshape(seg.shape[:2])], axis=-1)
 
 

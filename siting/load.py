@@ -754,10 +754,9 @@ def roads_problems(G, spec: LayerSpec) -> list[Problem]:
 
 
 def _road_lines(G, crs) -> shapely.STRtree:
-    import osmnx as ox
+    from .network.cache import graph_cache
 
-    edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True)
-    return shapely.STRtree(edges.to_crs(crs).geometry.values)
+    return shapely.STRtree(graph_cache(G, crs).lines(G)[2])  # the edges' metric lines, cached with the graph
 
 
 def _distances(tree: shapely.STRtree, lon, lat, crs) -> np.ndarray:

@@ -25,6 +25,7 @@ from .audit import AuditResult, catchment_pairs
 from .config import Config
 from .crs import WGS84
 from .models import MCLP, CapacitatedMCLP
+from .network.cache import graph_cache
 
 __all__ = ["OptimizeResult", "candidate_sites", "unmet_demand", "cost_matrix", "optimize", "write_optimize"]
 
@@ -114,12 +115,9 @@ def _generated(project, demand: gpd.GeoDataFrame, k: int, config: Config) -> lis
     xy = np.column_stack([pts.x, pts.y])
     km = KMeans(n_clusters=k, n_init=10, random_state=0).fit(xy, sample_weight=demand["unmet"].to_numpy())
     graph = project.roads if project.roads is not None else project.network("walk")
-    nodes = gpd.GeoSeries(gpd.points_from_xy([d["x"] for _, d in graph.nodes(data=True)],
-                                             [d["y"] for _, d in graph.nodes(data=True)]), crs=WGS84)
-    node_xy = np.column_stack([nodes.to_crs(project.crs).x, nodes.to_crs(project.crs).y])
-    from scipy.spatial import cKDTree
-
-    _, nearest = cKDTree(node_xy).query(km.cluster_centers_)
+    cache = graph_cache(graph, project.crs)
+    node_xy = cache.xy
+    _, nearest = cache.tree.query(km.cluster_centers_)
     order = np.lexsort((km.cluster_centers_[:, 1], km.cluster_centers_[:, 0]))  # stable ids west to east
     out = []
     centres = gpd.GeoSeries(gpd.points_from_xy(node_xy[nearest, 0], node_xy[nearest, 1]), crs=project.crs).to_crs(WGS84)

@@ -240,8 +240,8 @@ def graph_cache(G: nx.MultiDiGraph, crs=None) -> _GraphCache:
     if not isinstance(cache, _GraphCache) or cache.signature != _signature(G) or cache._graph() is not G:
         cache = _GraphCache(G, crs)
         G.graph[_CACHE_KEY] = cache
-    elif crs is not None and CRS.from_user_input(crs) != cache.crs:
-        cache.use_crs(crs)
+    elif crs is not None and (cache._crs is None or CRS.from_user_input(crs) != cache._crs):
+        cache.use_crs(crs)  # before projecting anything in a CRS nobody asked for
     return cache
 
 
