@@ -204,8 +204,9 @@ def audit(project, config: Config | None = None) -> AuditResult:
     as_of, deadline, plan_date = config.as_of(), config.deadline(), config["policy.plan_date"]
     compounds = project.compounds.copy()
     childcare = project.childcare.copy()
-    compounds = compounds.join(compound_demand(compounds, config).drop(columns="population"), rsuffix="_")
-    compounds["population"] = compound_demand(project.compounds, config)["population"]
+    demand = compound_demand(compounds, config)
+    compounds = compounds.join(demand.drop(columns="population"), rsuffix="_")
+    compounds["population"] = demand["population"]
     childcare = childcare.join(facility_supply(childcare, config))
     catchment = catchment_of(compounds, project.townships)
     compounds["catchment"] = catchment.to_numpy()

@@ -158,12 +158,9 @@ def concentrated_townships(audit) -> pd.DataFrame:
     Returns ``township``, ``flagged``, ``compounds`` and ``share``, worst share first.
     """
     tw = audit.townships[(audit.townships["kind"] != "district") & audit.townships["meets_target"]]
-    c = audit.compounds
-    counts = c.groupby("township").size()
-    flagged = c[c["flag"] != "covered"].groupby("township").size()
-    out = pd.DataFrame({"township": tw["township"].to_numpy()})
+    counts = audit.compounds.groupby("township").size()
+    out = pd.DataFrame({"township": tw["township"].to_numpy(), "flagged": tw["flagged_compounds"].to_numpy(dtype=int)})
     out["compounds"] = out["township"].map(counts).fillna(0).astype(int)
-    out["flagged"] = out["township"].map(flagged).fillna(0).astype(int)
     out = out[out["compounds"] > 0]
     out["share"] = out["flagged"] / out["compounds"]
     out = out[out["share"] >= CONCENTRATED_SHARE]

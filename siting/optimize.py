@@ -225,6 +225,8 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     costs = candidates["cost"].to_numpy(dtype=float)
 
     classes = candidates["classes"].to_numpy(dtype=float)
+    per_class = costs / np.maximum(classes, 1)
+    net_per_class = per_class - float(config["policy.start_up_subsidy_per_class"])
 
     def solve(k=None, money=None):
         model = _model(cost, weights, k, caps, config, costs=costs if money is not None else None, budget=money,
@@ -236,12 +238,10 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
         res = solve(k)
         solutions[k] = res
         plan = _plan_classes(res, weights, cost, classes, config)
-        per_class = candidates["cost"].to_numpy(dtype=float) / np.maximum(classes, 1)
-        subsidy = float(config["policy.start_up_subsidy_per_class"])
         curve_rows.append({"p": k, "places_served": float(res.objective) if res.status != "infeasible" else np.nan,
                            "share_of_unmet": float(res.objective / weights.sum())
                            if weights.sum() and res.status != "infeasible" else np.nan,
-                           "cost": float((plan * per_class).sum()), "net_cost": float((plan * (per_class - subsidy)).sum()),
+                           "cost": float((plan * per_class).sum()), "net_cost": float((plan * net_per_class).sum()),
                            "status": res.status, "mip_gap": float(res.gap)})
     curve = pd.DataFrame(curve_rows)
     if budget > 0:
@@ -267,7 +267,8 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     else:  # the places the plan opens: ranks and gains add up to what the plan serves
         caps_model = np.where(plan > 0, caps / np.maximum(classes, 1) * plan, caps)
     sites = _describe(res, candidates, demand, cost, weights, caps_model)
-    sites = _size_to_demand(sites, config, plan[sites["_column"].to_numpy()]).drop(columns="_column")
+    cols = sites["_column"].to_numpy()
+    sites = _size_to_demand(sites, config, plan[cols], per_class[cols]).drop(columns="_column")
     return OptimizeResult(sites, candidates, curve, demand, res, scenario)
 
 
@@ -354,8 +355,9 @@ def _describe(res, candidates, demand, cost, weights, capacities) -> gpd.GeoData
     return sites.rename_axis("_column").reset_index()
 
 
-def _size_to_demand(sites: gpd.GeoDataFrame, config: Config, classes) -> gpd.GeoDataFrame:
-    """Give each site the classes of the plan (see :func:`_plan_classes`), and cost those.
+def _size_to_demand(sites: gpd.GeoDataFrame, config: Config, classes, per_class_cost) -> gpd.GeoDataFrame:
+    """Give each site the classes of the plan (see :func:`_plan_classes`), and cost those at
+    ``per_class_cost`` each (the same per-class costs as the coverage curve).
 
     A site serving 22 places needs 2 classes, not 3; the capacitated model chooses the classes
     itself, so a budget buys what the places need.
@@ -364,7 +366,6 @@ def _size_to_demand(sites: gpd.GeoDataFrame, config: Config, classes) -> gpd.Geo
     sites = sites.copy()
     sites["capacity_classes"] = sites["classes"]
     sites["capacity_places"] = sites["places"]
-    per_class_cost = sites["cost"] / sites["classes"]
     sites["classes"] = np.asarray(classes, dtype=int)
     sites["places"] = sites["classes"] * size
     sites["cost"] = sites["classes"] * per_class_cost

@@ -275,7 +275,7 @@ def test_townships_meeting_the_ratio_with_places_out_of_reach_are_named():
     from siting.brief import _concentrated_sentence, concentrated_townships
 
     townships = pd.DataFrame({"township": ["甲街道", "乙镇", "丙镇", "全区"], "kind": ["street", "town", "town", "district"],
-                              "meets_target": [True, True, False, False]})
+                              "meets_target": [True, True, False, False], "flagged_compounds": [3, 1, 3, 7]})
     # 甲: 3 of 4 flagged (75 %); 乙: 1 of 5 (20 %, under the 25 % line); 丙 misses the ratio anyway
     flags = ["no_facility", "under_served", "no_facility", "covered"] + ["no_facility"] + ["covered"] * 4 + ["no_facility"] * 3
     compounds = pd.DataFrame({"township": ["甲街道"] * 4 + ["乙镇"] * 5 + ["丙镇"] * 3, "flag": flags})
@@ -286,6 +286,7 @@ def test_townships_meeting_the_ratio_with_places_out_of_reach_are_named():
     assert _concentrated_sentence(audit, "zh").startswith("甲街道（3/4 个）虽已达到每千人口托位目标")
     assert "甲街道 (3 of 4 compounds flagged) meets the places-per-1,000 target" in _concentrated_sentence(audit, "en")
     audit.compounds = compounds.assign(flag="covered")
+    audit.townships = townships.assign(flagged_compounds=0)  # as the audit's township table would then say
     assert _concentrated_sentence(audit, "zh") == ""
 
 
