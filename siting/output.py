@@ -14,11 +14,12 @@ __all__ = ["atomic_path", "write_text", "write_bytes"]
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path):
+def atomic_path(path: str | Path, mode: int | None = None):
     """Yield a temporary path in the target's folder; on success it replaces ``path``.
 
     For writers that need a file name (GeoPackage, Excel, PDF). The temporary keeps the
-    target's suffix so format detection by extension still works.
+    target's suffix so format detection by extension still works. ``mode`` sets the file's
+    permissions before it takes the target's place (default: as the writer created it).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -28,15 +29,20 @@ def atomic_path(path: str | Path):
     tmp_path.unlink()  # some writers (GDAL) refuse to overwrite; let them create it
     try:
         yield tmp_path
+        if mode is not None:
+            os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+def write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> Path:
+    with atomic_path(path, mode) as tmp:
+        with open(tmp, "xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it the output
     return Path(path)
 
 

@@ -21,11 +21,11 @@ import functools
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from siting.errors import SitingError
+from siting.output import write_bytes
 
 if TYPE_CHECKING:  # folium is only needed by save_map's caller, not to import this module
     import folium
@@ -413,7 +413,8 @@ def save_map(m: "folium.Map", path: str | os.PathLike, offline: bool = True, *, 
 
     Notes
     -----
-    The map itself is not changed. The page is rendered completely in memory, written to a temporary file in the same folder
+    The map itself is not changed. The page is rendered completely in memory and written with
+    :func:`siting.output.write_bytes`: to a temporary file in the same folder
     and moved over ``path`` with ``os.replace``; a failure at any point leaves an existing file
     untouched and removes the temporary file, so a township never gets a half-written map.
     """
@@ -425,22 +426,5 @@ def save_map(m: "folium.Map", path: str | os.PathLike, offline: bool = True, *, 
         html = stable_ids(html)
     if offline:
         html = make_self_contained(html, icons=icons, allow=allow)
-    data = html.encode("utf-8")
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder so os.replace is a rename on one filesystem (atomic), never a copy.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; maps are shared on an intranet server
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    # readable by everyone whatever the umask: maps are shared on an intranet server
+    return write_bytes(path, html.encode("utf-8"), mode=0o644)
