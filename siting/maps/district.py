@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from branca.element import Element
 
-from ..crs import wgs84_to_gcj02
+from ..crs import wgs84_to_gcj02, xy_conversion
 from ..errors import ConfigError
 from ..i18n import t
 from ..output import write_text
@@ -134,11 +134,6 @@ def resolve_basemap(project, basemap: str | None = None, lang: str = "zh") -> Ba
         f"unknown basemap {key!r}: use one of {', '.join(BASEMAPS)} (maps.basemap in the config)",
         f"未知底图 {key!r}：请使用 {'、'.join(BASEMAPS)} 之一（配置项 maps.basemap）",
     )
-
-
-def _gcj02_xy(xy: np.ndarray) -> np.ndarray:
-    lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-    return np.column_stack([lon, lat])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,7 +519,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
         Unknown basemap or township; 天地图 without a token.
     """
     bm = resolve_basemap(project, basemap, lang)
-    transform = _gcj02_xy if bm.gcj02 else None
+    transform = xy_conversion(wgs84_to_gcj02) if bm.gcj02 else None
     zh = lang == "zh"
     names = [str(n) for n in project.townships["name"]]
     area = clip = None
