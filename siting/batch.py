@@ -54,6 +54,7 @@ import pandas as pd
 
 from .errors import ConfigError, DataError, SitingError
 from .output import write_text
+from .tables import COLUMNS
 
 __all__ = ["District", "BatchResult", "read_districts", "input_hashes", "is_complete", "run_district", "run_batch",
            "SUMMARY_COLUMNS"]
@@ -66,26 +67,21 @@ TEST_EXIT_ENV = "SITING_BATCH_TEST_EXIT_ONCE"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _GENERATOR_VERSION = 1  # bump when siting.demo's output for the same parameters changes
 
-# summary column → (Chinese, English)
+# summary column → (Chinese, English); the audit's own header wherever the column means the same
 SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
-    "id": ("编号", "ID"),
+    "id": COLUMNS["id"],
     "name": ("区县", "District"),
-    "status": ("状态", "Status"),
+    "status": COLUMNS["status"],
     "population": ("常住人口", "Population"),
-    "places_required": ("需求托位", "Places required"),
-    "places_in_reach": ("服务范围内托位", "Places in reach"),
-    "places_inside": ("辖区内托位", "Places inside"),
-    "places_per_1000": ("每千人口托位数", "Places per 1,000"),
-    "target_per_1000": ("目标（每千人）", "Target per 1,000"),
-    "gap": ("托位缺口", "Gap to target"),
-    "flagged_compounds": ("问题小区数", "Flagged compounds"),
+    **{k: COLUMNS[k] for k in ("places_required", "places_in_reach", "places_inside", "places_per_1000",
+                               "target_per_1000", "gap", "flagged_compounds")},
     "covered": ("已覆盖小区数", "Compounds covered"),
     "under_served": ("托位不足小区数", "Compounds under-served"),
     "no_facility": ("服务范围内无设施小区数", "Compounds with no facility"),
     "overdue": ("逾期未整改小区数", "Overdue remediations"),
     "sites": ("建议新增设施数", "Proposed sites"),
-    "cost": ("估算投资（元）", "Cost (yuan)"),
-    "net_cost": ("扣除补助后投资（元）", "Net cost (yuan)"),
+    "cost": COLUMNS["cost"],
+    "net_cost": COLUMNS["net_cost"],
     "synthetic": ("合成数据", "Synthetic data"),
     "error": ("失败原因", "Error"),
     "runtime_s": ("运行时间（秒）", "Runtime (s)"),

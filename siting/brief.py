@@ -35,14 +35,9 @@ log = logging.getLogger(__name__)
 
 PARAM_SECTIONS = ("policy", "demand", "supply", "standards", "catchment", "optimize")
 
-_KIND_EN = {"parcel": "new build on idle/inefficient land", "kindergarten": "托班 in a kindergarten",
-            "health": "nursery at a health centre", "employer": "another class at an employer facility",
-            "generated": "demand cluster (land to be found)"}
 _KIND_SHORT = {"parcel": ("地块新建", "new build"), "kindergarten": ("幼儿园托班", "kindergarten 托班"),
                "health": ("卫生院嵌入", "health centre"), "employer": ("用人单位扩班", "employer"),
                "generated": ("需求聚类点", "demand cluster")}
-_LEVEL_EN = {"district_centre": "district guidance centre", "township_station": "township station",
-             "teachers": "guidance teachers"}
 _SECTION_TITLES = {"policy": ("政策", "policy"), "demand": ("需求", "demand"), "supply": ("供给", "supply"),
                    "standards": ("国家设置标准", "national standard"), "catchment": ("服务半径", "catchments"),
                    "optimize": ("选址优化", "optimisation")}
@@ -71,10 +66,6 @@ def _money_unit(lang: str) -> str:
 
 def _png_uri(fig, dpi: int = 200) -> str:
     return "data:image/png;base64," + base64.b64encode(charts.to_png(fig, dpi=dpi)).decode("ascii")
-
-
-def _label(col: str, code, lang: str) -> str:
-    return label(col, code, lang)
 
 
 # ----------------------------------------------------------------------------- sections
@@ -215,7 +206,7 @@ def _flags(audit, lang: str) -> dict:
     rows = []
     for code in ("no_facility", "under_served", "covered"):
         g = c[c["flag"] == code]
-        rows.append({"total": False, "cells": [_label("flag", code, lang), f"{len(g):,}", _n(g["population"].sum()),
+        rows.append({"total": False, "cells": [label("flag", code, lang), f"{len(g):,}", _n(g["population"].sum()),
                                                _n(g["places_required"].sum(), 1), _n(g["places_served"].sum(), 1),
                                                _n((g["places_required"] - g["places_served"]).clip(lower=0).sum(), 1)]})
     rows.append({"total": True, "cells": ["合计" if zh else "Total", f"{len(c):,}", _n(c["population"].sum()),
@@ -244,7 +235,7 @@ def _deadlines(audit, lang: str) -> dict:
                 f"{audit.as_of}: {when}. Due: {counts['remediate_by_deadline']:,}; overdue: {counts['overdue']:,}; delivered "
                 f"after the plan without a facility (a violation now): {counts['delivered_without_facility']:,}; to be "
                 f"delivered with the housing: {counts['plan_with_housing']:,}.")
-    head = ["乡镇（街道）" if zh else "Township"] + [_label("compliance", code, lang) for code in _DEADLINE_CODES] + \
+    head = ["乡镇（街道）" if zh else "Township"] + [label("compliance", code, lang) for code in _DEADLINE_CODES] + \
            ["人口（待整改）" if zh else "Population (to remedy)"]
     rows = []
     todo = c[c["compliance"].isin(_DEADLINE_CODES)]
@@ -291,7 +282,7 @@ def _guidance(project, audit, lang: str) -> dict:
         ok = r["ok"]
         ok_text = "—" if ok is None or (isinstance(ok, float) and math.isnan(ok)) else (
             ("是" if ok else "否") if zh else ("yes" if ok else "no"))
-        level = VALUES["level"].get(r["level"], r["level"]) if zh else _LEVEL_EN.get(r["level"], r["level"])
+        level = label("level", r["level"], lang)
         note = r["note"] or ""
         if not zh:
             note = ""

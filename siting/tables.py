@@ -122,6 +122,8 @@ VALUES_EN: dict[str, dict[str, str]] = {
     "compliance": {"compliant": "Compliant", "delivered_without_facility": "Delivered without facility (violation)",
                    "remediate_by_deadline": "Remediate by deadline", "overdue": "Overdue",
                    "plan_with_housing": "To be delivered with the housing"},
+    "level": {"district_centre": "district guidance centre", "township_station": "township station",
+              "teachers": "guidance teachers"},
 }
 
 

@@ -29,10 +29,10 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
     zh = lang == "zh"
     boundary = project.boundary
     m = base_map(boundary.total_bounds if len(boundary) else project.compounds.total_bounds)
-    folium.GeoJson(boundary.__geo_interface__, name="行政区边界" if zh else "District boundary",
+    folium.GeoJson(boundary.__geo_interface__, name=t("map.district_border", lang),
                    style_function=lambda f: {"color": "#212529", "weight": 3, "fill": False}, interactive=False).add_to(m)
     if project.roads is not None:
-        add_roads(m, project.roads, name="道路" if zh else "Roads")
+        add_roads(m, project.roads, name=t("map.roads", lang))
     tw = project.townships
     add_layer(m, tw, "乡镇（街道）" if zh else "Townships", {"name": "名称" if zh else "Name",
               "population": "常住人口" if zh else "Population"}, "#495057", fill_opacity=0.02)
@@ -56,12 +56,12 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
               FACILITY_COLOURS, colour_by="map_kind", radius=6, fill_opacity=0.85)
     hl = project.health.assign(kind_label=project.health["kind"].map(LABELS["health_kind"] if zh else
                                                                     {k: k for k in LABELS["health_kind"]}))
-    add_layer(m, hl, "医疗卫生机构" if zh else "Health facilities",
+    add_layer(m, hl, t("map.health", lang),
               {"name": "名称" if zh else "Name", "kind_label": "类型" if zh else "Kind"}, HEALTH_COLOUR, radius=5,
               fill_opacity=0.85)
     pc = project.parcels.assign(status_label=project.parcels["status"].map(LABELS["parcel_status"] if zh else
                                                                            {k: k for k in LABELS["parcel_status"]}))
-    add_layer(m, pc, "闲置与低效用地" if zh else "Idle and inefficient land",
+    add_layer(m, pc, t("map.parcels", lang),
               {"id": "地块编码", "area": "面积（㎡）", "land_use": "现状用途", "status_label": "状态"} if zh else
               {"id": "Parcel", "area": "Area (m²)", "land_use": "Land use", "status_label": "Status"},
               PARCEL_COLOUR, fill_opacity=0.5)
@@ -74,5 +74,5 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
     legend = [(COMPOUND_COLOURS["compound"], kind_labels["compound"]), (COMPOUND_COLOURS["village"], kind_labels["village"])]
     legend += [(FACILITY_COLOURS[k], cc_labels[k]) for k in FACILITY_COLOURS]
     legend += [(HEALTH_COLOUR, "医疗卫生机构" if zh else "Health facility"), (PARCEL_COLOUR, "闲置与低效用地" if zh else "Idle land")]
-    add_legend(m, "图例" if zh else "Legend", legend)
+    add_legend(m, t("map.legend", lang), legend)
     return m
