@@ -14,7 +14,14 @@ from pyproj import CRS
 from .config import Config, load_config
 from .crs import WGS84, metric_crs
 from .errors import DataError, NetworkError
-from .load import Problem, offset_problems, raise_for_problems, read_layer, roads_file_problems, roads_problems
+from .load import (
+    Problem,
+    offset_problems,
+    raise_for_problems,
+    read_layer,
+    roads_file_problems,
+    roads_problems,
+)
 from .schema import SCHEMAS
 
 __all__ = ["Project", "load_project", "DEMO_CONFIG"]
@@ -93,6 +100,8 @@ def _load_roads(config: Config, boundary: gpd.GeoDataFrame, network_type: str) -
         spec.path,
         network_type=network_type,
         clip=clip,
+        # the configured walking speed for the roads too, not only for the snap legs
+        speeds=float(config["network.walk_speed_kmh"]) if network_type == "walk" else None,
         largest_component=bool(config["network.largest_component"]),
         simplify=bool(config["network.simplify"]),
     )

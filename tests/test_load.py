@@ -155,3 +155,12 @@ def test_loading_never_changes_input_files(tiny_config):
     load_project(tiny_config)
     after = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in tiny_config.parent.iterdir()}
     assert before == after
+
+
+def test_configured_walking_speed_sets_the_walk_roads_times(tiny_config):
+    # the same speed for the road edges as for the snap legs: 9 km/h is 2.5 m/s
+    from siting import load_project
+
+    G = load_project(tiny_config, overrides={"network.walk_speed_kmh": 9.0}).network("walk")
+    times = [(d["length"], d["travel_time"]) for _, _, d in G.edges(data=True)]
+    assert times and all(t == pytest.approx(length / 2.5) for length, t in times)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 NETWORK_TYPES = ("walk", "drive")
 
+WALK_SPEED_KMH = 4.5  # on every walkable road, and for snap legs (walked straight to the road)
+
 # km/h by OSM highway class; "_link" classes fall back to their parent class, anything
 # unlisted to "default". Walking speed does not depend on the road class.
 DEFAULT_SPEEDS: dict[str, dict[str, float]] = {
-    "walk": {"default": 4.5},
+    "walk": {"default": WALK_SPEED_KMH},
     "drive": {
         "motorway": 80.0,
         "trunk": 60.0,
@@ -21,7 +23,6 @@ DEFAULT_SPEEDS: dict[str, dict[str, float]] = {
         "default": 20.0,
     },
 }
-WALK_SPEED_KMH = 4.5  # converts snap legs (walked straight to the road) to seconds
 DEFAULT_BUFFER = 500.0  # metres kept around a clip polygon, so paths may leave and re-enter it
 DEFAULT_MAX_SNAP = 500.0  # metres: farther from any road than this is a data problem, not access
 SERVICE_AREA_BUFFER = 35.0  # metres either side of a reached road: about a block face
