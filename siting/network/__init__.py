@@ -10,9 +10,18 @@ a cutoff), never in a Python loop of networkx calls.
 """
 
 from siting.network.access import od_matrix, service_areas
-from siting.network.build import NetworkReport, add_travel_times, graph_from_file, prepare_graph
+from siting.network.build import (
+    NetworkReport,
+    add_travel_times,
+    graph_from_file,
+    prepare_graph,
+)
 from siting.network.cache import clear_cache, graph_metric_crs
-from siting.network.download import graph_from_bbox, graph_from_place, graph_from_polygon
+from siting.network.download import (
+    graph_from_bbox,
+    graph_from_place,
+    graph_from_polygon,
+)
 from siting.network.lines import road_class, road_lines
 from siting.network.settings import (
     DEFAULT_BUFFER,

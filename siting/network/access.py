@@ -218,8 +218,8 @@ def service_areas(
     cache = graph_cache(G, crs)
     res, idx, pos, leg = _legs(cache, facilities, weight, max_snap_distance, walk_speed)
     fwd = cache.matrix(G, weight)
-    eu, ev, lines = cache.lines(G)
-    w = cache.edge_arrays(G, weight)[2]
+    eu, _, lines = cache.lines(G)
+    w = cache.edge_weights(G, weight)
     snapped_at = dict(zip(idx.tolist(), zip(pos.tolist(), leg.tolist())))
     if isinstance(facilities, SnapResult):
         origin_pts = None

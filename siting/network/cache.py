@@ -137,20 +137,25 @@ class _GraphCache:
             self.csr.pop(w, None)
             self.csr_t.pop(w, None)
 
-    def edge_arrays(self, G, weight):
-        """u, v positions and ``weight`` of every edge, in ``G.edges`` order."""
+    def edge_weights(self, G, weight) -> np.ndarray:
+        """``weight`` of every edge, in ``G.edges`` order (read on first use)."""
         if weight not in self.weights:
             try:
                 self.walk(G, (weight,))
             except KeyError as exc:
                 raise _missing(weight) from exc
+        return self.weights[weight]
+
+    def edge_arrays(self, G, weight):
+        """u, v positions and ``weight`` of every edge, in ``G.edges`` order."""
+        w = self.edge_weights(G, weight)
         u, v, multi = self._pairs
-        return np.repeat(u, multi), np.repeat(v, multi), self.weights[weight]
+        return np.repeat(u, multi), np.repeat(v, multi), w
 
     def matrix(self, G: nx.MultiDiGraph, weight: str, transposed: bool = False) -> sparse.csr_array:
         """CSR of the minimum ``weight`` over parallel edges (or its transpose)."""
         if weight not in self.csr:
-            w = self.edge_arrays(G, weight)[2]
+            w = self.edge_weights(G, weight)
             u, v, multi = self._pairs
             if len(multi) and multi.max() > 1:
                 w = np.minimum.reduceat(w, np.cumsum(multi) - multi)
