@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import Config
 
-__all__ = ["compound_demand", "facility_supply", "population_from_buildings", "places_required"]
+__all__ = ["compound_demand", "facility_supply", "floor_area_points", "population_from_buildings", "places_required"]
 
 
 def population_from_buildings(areas: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, config: Config, crs) -> pd.Series:
@@ -28,15 +28,21 @@ def population_from_buildings(areas: gpd.GeoDataFrame, buildings: gpd.GeoDataFra
     """
     if len(buildings) == 0 or len(areas) == 0:
         return pd.Series(np.nan, index=areas.index)
-    b = buildings.to_crs(crs)
-    levels_col = next((c for c in ("levels", "building:levels") if c in b.columns), None)
-    levels = pd.to_numeric(b[levels_col], errors="coerce") if levels_col else pd.Series(np.nan, index=b.index)
-    b = gpd.GeoDataFrame({"floor_area": b.area * levels.fillna(config["demand.default_levels"]).clip(lower=1)},
-                         geometry=b.geometry.representative_point(), crs=crs)
+    b = floor_area_points(buildings, config, crs)
     a = gpd.GeoDataFrame(geometry=areas.to_crs(crs).geometry.values, index=areas.index, crs=crs)
     joined = gpd.sjoin(b, a, predicate="within", how="inner")
     floor = joined.groupby("index_right")["floor_area"].sum()
     return (floor / config["demand.floor_area_per_person"]).reindex(areas.index)
+
+
+def floor_area_points(buildings: gpd.GeoDataFrame, config: Config, crs) -> gpd.GeoDataFrame:
+    """Each building as its representative point (in ``crs``) with its ``floor_area``: footprint ×
+    levels (``levels`` or ``building:levels``, else ``demand.default_levels``, at least 1)."""
+    b = buildings.to_crs(crs)
+    levels_col = next((c for c in ("levels", "building:levels") if c in b.columns), None)
+    levels = pd.to_numeric(b[levels_col], errors="coerce") if levels_col else pd.Series(np.nan, index=b.index)
+    return gpd.GeoDataFrame({"floor_area": b.area * levels.fillna(config["demand.default_levels"]).clip(lower=1)},
+                            geometry=b.geometry.representative_point(), crs=crs)
 
 
 def places_required(population, config: Config):

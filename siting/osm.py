@@ -213,7 +213,7 @@ def _townships(features, boundary, area) -> gpd.GeoDataFrame:
 
 
 def _compounds(features, area, config: Config, crs) -> gpd.GeoDataFrame:
-    from .demand import population_from_buildings
+    from .demand import floor_area_points, population_from_buildings
 
     res = _inside(_polygons(features[_col(features, "landuse") == "residential"]), area).copy() if len(features) else features
     places = features[_col(features, "place").isin(["village", "hamlet"])] if len(features) else features
@@ -264,12 +264,10 @@ def _compounds(features, area, config: Config, crs) -> gpd.GeoDataFrame:
             outside = buildings.drop(index=inside_res.unique())
         if len(outside):
             pts = gpd.GeoDataFrame(geometry=free.geometry.values, crs=WGS84).to_crs(crs)
-            b = outside.to_crs(crs)
-            floor = b.area * b["levels"].fillna(config["demand.default_levels"]).clip(lower=1)
-            b = gpd.GeoDataFrame({"floor": floor.to_numpy()}, geometry=b.geometry.representative_point().values, crs=crs)
+            b = floor_area_points(outside.reset_index(drop=True), config, crs)
             near = gpd.sjoin_nearest(b, pts, max_distance=VILLAGE_BUILDING_RADIUS_M, how="inner")
             near = near[~near.index.duplicated(keep="first")]
-            total = near.groupby("index_right")["floor"].sum() / config["demand.floor_area_per_person"]
+            total = near.groupby("index_right")["floor_area"].sum() / config["demand.floor_area_per_person"]
             village_pop = pd.Series(total.reindex(range(len(free))).to_numpy(), index=free.index)
     for pos, (oid, (idx, row)) in enumerate(zip(_ids(free), free.iterrows())):
         kind = row.get("place")
