@@ -23,13 +23,13 @@ import math
 from dataclasses import dataclass
 
 import geopandas as gpd
-import highspy
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .config import Config
 from .demand import compound_demand, facility_supply
-from .models._base import new_highs
+from .models._base import solve_highs
 from .network import od_matrix, snap
 
 __all__ = ["AuditResult", "audit", "allocate", "catchment_pairs", "facility_service_areas", "catchment_of", "township_table", "guidance_check", "standards_check"]
@@ -82,29 +82,17 @@ def allocate(pairs: pd.DataFrame, required: np.ndarray, capacity: np.ndarray) ->
     if k == 0:
         return np.zeros(0)
     n, m = len(required), len(capacity)
-    lp = highspy.HighsLp()
-    lp.num_col_ = k
-    lp.num_row_ = n + m
-    # Total allocated first; the distance term only breaks ties (it is worth < 0.001 place per pair).
-    lp.col_cost_ = (1.0 - 1e-3 * pairs["cost"].to_numpy(dtype=float)).tolist()
-    lp.col_lower_ = [0.0] * k
-    lp.col_upper_ = [highspy.kHighsInf] * k
-    lp.row_lower_ = [0.0] * (n + m)
-    lp.row_upper_ = np.concatenate([np.asarray(required, float), np.asarray(capacity, float)]).tolist()
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = list(range(0, 2 * k + 1, 2))
-    idx = np.empty(2 * k, dtype=np.int64)
+    idx = np.empty(2 * k, dtype=np.int64)  # column j: its compound's row, then its facility's row
     idx[0::2] = pairs["row"].to_numpy()
     idx[1::2] = n + pairs["col"].to_numpy()
-    lp.a_matrix_.index_ = idx.tolist()
-    lp.a_matrix_.value_ = [1.0] * (2 * k)
-    h = new_highs()
-    h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"allocation LP ended with status {h.modelStatusToString(h.getModelStatus())}")
-    x = np.asarray(h.getSolution().col_value)
+    a = sp.csc_array((np.ones(2 * k), idx, np.arange(0, 2 * k + 1, 2)), shape=(n + m, k))
+    # Total allocated first; the distance term only breaks ties (it is worth < 0.001 place per pair).
+    out = solve_highs(1.0 - 1e-3 * pairs["cost"].to_numpy(dtype=float), a, np.zeros(n + m),
+                      np.concatenate([np.asarray(required, float), np.asarray(capacity, float)]),
+                      np.zeros(k), np.full(k, np.inf), None, maximize=True)
+    if out.status != "optimal":
+        raise RuntimeError(f"allocation LP ended with status {out.status}")
+    x = out.x
     return np.clip(x, 0.0, None)
 
 
