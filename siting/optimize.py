@@ -25,6 +25,7 @@ from .audit import AuditResult, catchment_pairs
 from .config import Config
 from .crs import WGS84
 from .models import MCLP, CapacitatedMCLP
+from .models.median import nearest_open
 from .network.cache import graph_cache
 
 __all__ = ["OptimizeResult", "candidate_sites", "unmet_demand", "cost_matrix", "optimize", "write_optimize"]
@@ -171,16 +172,11 @@ def _township_minimums(candidates: gpd.GeoDataFrame, config: Config):
 def _served_by_site(res, weights, cost) -> np.ndarray:
     """Places each candidate serves in the solution (capacitated: the flow; coverage: the demand it reaches first)."""
     m = cost.shape[1]
-    if isinstance(res.assignment, sparse.sparray) or sparse.issparse(res.assignment):
-        return np.asarray(res.assignment.sum(axis=0)).ravel()[:m]
-    served = np.zeros(m)
-    reach = cost.tocsr()
-    for i in np.flatnonzero(res.covered):
-        cols = reach.indices[reach.indptr[i]:reach.indptr[i + 1]]
-        open_cols = cols[np.isin(cols, res.selected)]
-        if len(open_cols):
-            served[open_cols[np.argmin(reach.data[reach.indptr[i]:reach.indptr[i + 1]][np.isin(cols, res.selected)])]] += weights[i]
-    return served
+    if sparse.issparse(res.assignment):
+        return np.asarray(res.assignment.sum(axis=0)).ravel()
+    nearest, _ = nearest_open(sparse.csr_array(cost), res.selected)
+    ok = (nearest >= 0) & np.asarray(res.covered, dtype=bool)
+    return np.bincount(nearest[ok], weights=np.asarray(weights, dtype=float)[ok], minlength=m)
 
 
 def optimize(project, result: AuditResult, p: int | None = None, budget: float | None = None,
