@@ -27,7 +27,7 @@ import pandas as pd
 from . import __version__, charts
 from .i18n import t, texts
 from .output import atomic_path, write_text
-from .tables import VALUES, label
+from .tables import VALUES, label, money, number
 
 __all__ = ["write_briefing", "briefing_html", "served_compounds", "budget_frontier", "budget_levels", "PARAM_SECTIONS"]
 
@@ -45,19 +45,6 @@ _SECTION_TITLES = {"policy": ("政策", "policy"), "demand": ("需求", "demand"
 
 def _L(lang: str) -> dict[str, str]:
     return texts("brief", lang)
-
-
-def _n(x, digits: int = 0) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
-        return "—"
-    return f"{x:,.{digits}f}"
-
-
-def _money(x, lang: str) -> str:
-    """万元 with one decimal in Chinese, yuan with thousands separators in English."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x / 1e4:,.1f}" if lang == "zh" else f"{x:,.0f}"
 
 
 def _money_unit(lang: str) -> str:
@@ -103,7 +90,7 @@ def _keyfigs(project, audit, opt, lang: str) -> list[dict]:
     figs = [
         {"value": f"{d['places_per_1000']:.2f}", "bad": d["places_per_1000"] < target - 1e-9,
          "label": f"现状每千人口托位数（目标 {target:g}）" if zh else f"places per 1,000 now (target {target:g})"},
-        {"value": _n(d["gap"]), "bad": d["gap"] > 0, "label": "距目标托位缺口（个）" if zh else "places short of the target"},
+        {"value": number(d["gap"]), "bad": d["gap"] > 0, "label": "距目标托位缺口（个）" if zh else "places short of the target"},
         {"value": f"{flagged:,}", "bad": flagged > 0,
          "label": f"问题小区/村庄（共 {len(audit.compounds):,} 个）" if zh else f"compounds flagged (of {len(audit.compounds):,})"},
     ]
@@ -111,7 +98,7 @@ def _keyfigs(project, audit, opt, lang: str) -> list[dict]:
         net = float(sites["net_cost"].sum()) if len(sites) else 0.0
         figs += [
             {"value": f"{len(sites)}", "bad": False, "label": "建议新增站点（处）" if zh else "proposed sites"},
-            {"value": f"{added:,.0f} / {_money(net, lang)}", "bad": False,
+            {"value": f"{added:,.0f} / {money(net, lang)}", "bad": False,
              "label": f"新增托位（个）/ 扣除补助后投资（{_money_unit(lang)}）" if zh
              else "new places / cost net of subsidy (yuan)"},
             {"value": f"{after:.2f}", "bad": after < target - 1e-9,
@@ -130,10 +117,10 @@ def _townships(audit, lang: str) -> dict:
         total = r["kind"] == "district"
         kind = VALUES["kind"].get(r["kind"], r["kind"]) if zh else r["kind"]
         rows.append({"total": total, "bad": not r["meets_target"],
-                     "cells": [("全区合计" if zh else "District total") if total else r["township"], kind, _n(r["population"]),
-                               _n(r["places_inside"]), _n(r["places_per_1000"], 2), _n(r["gap"]),
+                     "cells": [("全区合计" if zh else "District total") if total else r["township"], kind, number(r["population"]),
+                               number(r["places_inside"]), number(r["places_per_1000"], 2), number(r["gap"]),
                                "" if r["rank"] is pd.NA or pd.isna(r["rank"]) else str(int(r["rank"])),
-                               _n(r["flagged_compounds"])]})
+                               number(r["flagged_compounds"])]})
     return {"head": head, "rows": rows}
 
 
@@ -206,12 +193,12 @@ def _flags(audit, lang: str) -> dict:
     rows = []
     for code in ("no_facility", "under_served", "covered"):
         g = c[c["flag"] == code]
-        rows.append({"total": False, "cells": [label("flag", code, lang), f"{len(g):,}", _n(g["population"].sum()),
-                                               _n(g["places_required"].sum(), 1), _n(g["places_served"].sum(), 1),
-                                               _n((g["places_required"] - g["places_served"]).clip(lower=0).sum(), 1)]})
-    rows.append({"total": True, "cells": ["合计" if zh else "Total", f"{len(c):,}", _n(c["population"].sum()),
-                                          _n(c["places_required"].sum(), 1), _n(c["places_served"].sum(), 1),
-                                          _n((c["places_required"] - c["places_served"]).clip(lower=0).sum(), 1)]})
+        rows.append({"total": False, "cells": [label("flag", code, lang), f"{len(g):,}", number(g["population"].sum()),
+                                               number(g["places_required"].sum(), 1), number(g["places_served"].sum(), 1),
+                                               number((g["places_required"] - g["places_served"]).clip(lower=0).sum(), 1)]})
+    rows.append({"total": True, "cells": ["合计" if zh else "Total", f"{len(c):,}", number(c["population"].sum()),
+                                          number(c["places_required"].sum(), 1), number(c["places_served"].sum(), 1),
+                                          number((c["places_required"] - c["places_served"]).clip(lower=0).sum(), 1)]})
     return {"head": head, "rows": rows}
 
 
@@ -244,9 +231,9 @@ def _deadlines(audit, lang: str) -> dict:
     for name in names:
         g = todo[todo["township"] == name]
         rows.append({"total": False, "cells": [name] + [f"{int((g['compliance'] == code).sum()):,}" for code in _DEADLINE_CODES]
-                     + [_n(g["population"].sum())]})
+                     + [number(g["population"].sum())]})
     rows.append({"total": True, "cells": ["全区合计" if zh else "District"] + [f"{counts[code]:,}" for code in _DEADLINE_CODES]
-                 + [_n(todo["population"].sum())]})
+                 + [number(todo["population"].sum())]})
     return {"lead": lead, "head": head, "rows": rows}
 
 
@@ -288,7 +275,7 @@ def _guidance(project, audit, lang: str) -> dict:
             note = ""
         rows.append({"ok": None if ok_text == "—" else bool(ok),
                      "cells": [level, ("全区" if zh else "district") if r["township"] == "全区" else r["township"],
-                               r["host"] if isinstance(r["host"], str) and r["host"] else "—", ok_text, _n(r["teachers_required"]), _n(r.get("teachers_known")), note]})
+                               r["host"] if isinstance(r["host"], str) and r["host"] else "—", ok_text, number(r["teachers_required"]), number(r.get("teachers_known")), note]})
     return {"lead": lead, "head": head, "rows": rows}
 
 
@@ -308,15 +295,15 @@ def _sites(project, opt, lang: str) -> dict:
     rows = []
     for r in s.to_dict("records"):
         kind = _KIND_SHORT[r["kind"]][0 if zh else 1] if r["kind"] in _KIND_SHORT else r["kind_label"]
-        rows.append({"cells": [str(r["rank"]), _site_code(r), kind, r["township"] or "—", _n(r["area"]),
+        rows.append({"cells": [str(r["rank"]), _site_code(r), kind, r["township"] or "—", number(r["area"]),
                                r["land_use"] if isinstance(r["land_use"], str) and r["land_use"] else "—",
-                               f"{r['classes']} / {r['places']}", _n(r["places_served"], 1),
-                               f"{r['compounds_count']} / {_n(r['population_covered'])}", _money(r["cost"], lang),
-                               _money(r["subsidy"], lang), _money(r["net_cost"], lang)]})
+                               f"{r['classes']} / {r['places']}", number(r["places_served"], 1),
+                               f"{r['compounds_count']} / {number(r['population_covered'])}", money(r["cost"], lang),
+                               money(r["subsidy"], lang), money(r["net_cost"], lang)]})
     tot = (lambda col: float(s[col].sum()) if len(s) else 0.0)
     total = ["合计" if zh else "Total", "", "", "", "", "", f"{tot('classes'):.0f} / {tot('places'):.0f}",
-             _n(tot("places_served"), 1), f"{tot('compounds_count'):.0f} / {_n(tot('population_covered'))}",
-             _money(tot("cost"), lang), _money(tot("subsidy"), lang), _money(tot("net_cost"), lang)]
+             number(tot("places_served"), 1), f"{tot('compounds_count'):.0f} / {number(tot('population_covered'))}",
+             money(tot("cost"), lang), money(tot("subsidy"), lang), money(tot("net_cost"), lang)]
     sc = opt.scenario
     unmet = float(opt.demand["unmet"].sum()) if len(opt.demand) else 0.0
     served = float(s["places_served"].sum()) if len(s) else 0.0
@@ -325,7 +312,7 @@ def _sites(project, opt, lang: str) -> dict:
     gap = sc.get("gap", 0.0)
     subsidy = project.config["policy.start_up_subsidy_per_class"]
     if zh:
-        how = (f"在预算 {_money(sc['budget'], lang)} 万元内" if sc.get("kind") == "budget" else f"按设定新增 {sc.get('p', 0)} 处")
+        how = (f"在预算 {money(sc['budget'], lang)} 万元内" if sc.get("kind") == "budget" else f"按设定新增 {sc.get('p', 0)} 处")
         model_zh = "有容量约束的最大覆盖模型" if model == "capacitated" else "最大覆盖模型"
         lead = (f"现有设施分配后仍未满足的需求为 {unmet:,.1f} 个托位。{how}，{model_zh}建议 {len(s)} 处站点，新增托位 "
                 f"{int(s['places'].sum()) if len(s) else 0} 个，可服务未满足需求 {served:,.1f} 个托位"
@@ -400,15 +387,15 @@ def _budget(project, opt, lang: str) -> dict:
     rows = []
     for r in table.to_dict("records"):
         if pd.isna(r["p"]):
-            rows.append({"chosen": False, "cells": [_money(r["budget"], lang), "—", "—", "—", "—", "—"]})
+            rows.append({"chosen": False, "cells": [money(r["budget"], lang), "—", "—", "—", "—", "—"]})
             continue
         rows.append({"chosen": int(r["p"]) == chosen,
-                     "cells": [_money(r["budget"], lang), str(int(r["p"])), _n(r["places_served"], 1),
-                               f"{r['share_of_unmet']:.1%}", _money(r["cost"], lang), _money(r["net_cost"], lang)]})
+                     "cells": [money(r["budget"], lang), str(int(r["p"])), number(r["places_served"], 1),
+                               f"{r['share_of_unmet']:.1%}", money(r["cost"], lang), money(r["net_cost"], lang)]})
     pmax = int(opt.curve["p"].max()) if len(opt.curve) else 0
     if zh:
         lead = (f"按覆盖曲线（p = 1…{pmax}，每个 p 单独求最优）列出各档预算内服务托位最多的方案；投资为总投资，未扣除补助。"
-                + (f"当前按预算 {_money(sc['budget'], lang)} 万元选定 p = {chosen}。" if sc.get("kind") == "budget"
+                + (f"当前按预算 {money(sc['budget'], lang)} 万元选定 p = {chosen}。" if sc.get("kind") == "budget"
                    else f"当前未设预算，按 p = {chosen} 提出建议（若某档恰为该方案则加粗）。"))
     else:
         lead = (f"For each budget level, the plan of the coverage curve (p = 1…{pmax}, each solved on its own) that serves "
@@ -458,19 +445,19 @@ def _cards(project, opt, lang: str) -> list[dict]:
         shown = "、".join(names[:8]) + (f" 等 {len(names)} 个" if len(names) > 8 else "") if zh else \
             ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         unit = _money_unit(lang)
-        area = f"{_n(r['area'])} ㎡" if not (isinstance(r["area"], float) and math.isnan(r["area"])) else "—"
+        area = f"{number(r['area'])} ㎡" if not (isinstance(r["area"], float) and math.isnan(r["area"])) else "—"
         land_use = r["land_use"] if isinstance(r["land_use"], str) and r["land_use"] else "—"
         if zh:
             facts = [("面积/现状用途", f"{area} / {land_use}"),
                      ("建议规模", f"{r['classes']} 个班，{r['places']} 个托位"),
-                     ("服务", f"{_n(r['places_served'], 1)} 个托位；{r['compounds_count']} 个小区/村庄，{_n(r['population_covered'])} 人"),
-                     (f"投资/补助/净（{unit}）", f"{_money(r['cost'], lang)} / {_money(r['subsidy'], lang)} / {_money(r['net_cost'], lang)}"),
+                     ("服务", f"{number(r['places_served'], 1)} 个托位；{r['compounds_count']} 个小区/村庄，{number(r['population_covered'])} 人"),
+                     (f"投资/补助/净（{unit}）", f"{money(r['cost'], lang)} / {money(r['subsidy'], lang)} / {money(r['net_cost'], lang)}"),
                      ("覆盖小区", shown or "—")]
         else:
             facts = [("Area / land use", f"{area} / {land_use}"),
                      ("Proposed", f"{r['classes']} classes, {r['places']} places"),
-                     ("Serves", f"{_n(r['places_served'], 1)} places; {r['compounds_count']} compounds, {_n(r['population_covered'])} residents"),
-                     ("Cost/subsidy/net", f"{_money(r['cost'], lang)} / {_money(r['subsidy'], lang)} / {_money(r['net_cost'], lang)}"),
+                     ("Serves", f"{number(r['places_served'], 1)} places; {r['compounds_count']} compounds, {number(r['population_covered'])} residents"),
+                     ("Cost/subsidy/net", f"{money(r['cost'], lang)} / {money(r['subsidy'], lang)} / {money(r['net_cost'], lang)}"),
                      ("Compounds", shown or "—")]
         cards.append({"title": title, "map": _png_uri(fig, dpi=180), "facts": facts})
     return cards

@@ -11,7 +11,7 @@ import pandas as pd
 from .output import atomic_path
 from .schema import LABELS
 
-__all__ = ["COLUMNS", "DECIMALS", "VALUES", "VALUES_EN", "label", "localise", "write_csv", "write_excel", "write_gpkg"]
+__all__ = ["COLUMNS", "DECIMALS", "VALUES", "VALUES_EN", "label", "localise", "missing", "money", "number", "write_csv", "write_excel", "write_gpkg"]
 
 # column → (Chinese, English)
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -148,6 +148,28 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
             if decimals == 0:
                 df[col] = df[col].astype("Int64")
     return df
+
+
+def missing(v) -> bool:
+    """None, NaN, NaT or pd.NA: a value people should read as "—"."""
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def number(v, digits: int = 0) -> str:
+    """A number for people: thousands separators, ``digits`` decimals, "—" when missing."""
+    return "—" if missing(v) else f"{float(v):,.{digits}f}"
+
+
+def money(v, lang: str = "zh") -> str:
+    """Yuan for people: 万元 with one decimal in Chinese, whole yuan in English (no unit), "—" when missing."""
+    if missing(v):
+        return "—"
+    return f"{float(v) / 1e4:,.1f}" if lang == "zh" else f"{float(v):,.0f}"
 
 
 def label(column: str, code, lang: str = "zh"):

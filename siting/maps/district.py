@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..i18n import t
 from ..output import write_text
 from ..schema import LABELS
-from ..tables import VALUES, VALUES_EN, label
+from ..tables import VALUES, VALUES_EN, label, missing, money, number
 from .layers import (
     FACILITY_COLOURS,
     FACILITY_KIND_LABELS,
@@ -140,26 +140,16 @@ def resolve_basemap(project, basemap: str | None = None, lang: str = "zh") -> Ba
 # Formatting
 
 
-def _missing(v) -> bool:
-    if v is None:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
 def _num(v, digits: int = 0, unit: str = "") -> str:
-    if _missing(v):
-        return "—"
-    text = f"{float(v):,.{digits}f}"
-    return f"{text} {unit}".rstrip() if unit else text
+    text = number(v, digits)
+    return f"{text} {unit}" if unit and text != "—" else text
 
 
 def _money(v, lang: str) -> str:
-    if _missing(v):
-        return "—"
-    return f"{float(v) / 1e4:,.1f} 万元" if lang == "zh" else f"CNY {float(v):,.0f}"
+    text = money(v, lang)
+    if text == "—":
+        return text
+    return f"{text} 万元" if lang == "zh" else f"CNY {text}"
 
 
 def _popup(title: str, rows, lang: str) -> str:
@@ -169,7 +159,7 @@ def _popup(title: str, rows, lang: str) -> str:
     hundreds of them.
     """
     body = "".join(f"<tr><th>{escape(k)}</th><td>{v if isinstance(v, _Html) else escape(str(v))}</td></tr>"
-                   for k, v in rows if not _missing(v) and str(v) != "")
+                   for k, v in rows if not missing(v) and str(v) != "")
     return f'<div class="sp"><b>{escape(title)}</b><table>{body}</table></div>'
 
 
@@ -205,7 +195,7 @@ def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: 
         data = gpd.GeoDataFrame(gdf[keep].copy(), geometry=_round_coords(np.asarray(gdf.geometry.values), transform=transform),
                                 crs=gdf.crs)
         for c in keep:
-            data[c] = data[c].map(lambda v: None if _missing(v) else (v if isinstance(v, (int, float)) else str(v)))
+            data[c] = data[c].map(lambda v: None if missing(v) else (v if isinstance(v, (int, float)) else str(v)))
         data.insert(0, "layer", layer)
         folium.GeoJson(
             data.__geo_interface__,
@@ -253,13 +243,13 @@ def _compound_rows(c, lang: str):
         getattr(c, "status", None)
     catchment = VALUES["catchment"].get(c.catchment, c.catchment) if zh else c.catchment
     days = getattr(c, "days_left", None)
-    if _missing(days):
+    if missing(days):
         days_text = None
     elif int(days) < 0:
         days_text = f"已逾期 {-int(days)} 天" if zh else f"overdue by {-int(days)} days"
     else:
         days_text = f"剩余 {int(days)} 天" if zh else f"{int(days)} days left"
-    deadline = None if _missing(c.deadline) else str(c.deadline)[:10]
+    deadline = None if missing(c.deadline) else str(c.deadline)[:10]
     nearest = getattr(c, "nearest_facility", None)
     violation = c.compliance in VIOLATIONS
     if zh:
@@ -282,14 +272,14 @@ def _compound_rows(c, lang: str):
 
 
 def _date(v):
-    return None if _missing(v) else str(v)[:10]
+    return None if missing(v) else str(v)[:10]
 
 
 def _compounds_layer(m, compounds: gpd.GeoDataFrame, lang: str, transform) -> None:
     styles = {}
     rows = []
     for c in compounds.itertuples(index=False):
-        pop = 0.0 if _missing(c.population) else float(c.population)
+        pop = 0.0 if missing(c.population) else float(c.population)
         radius = round(4 + min(6.0, math.sqrt(max(pop, 0.0)) / 15), 1)
         violation = c.compliance in VIOLATIONS
         key = f"{c.flag}|{int(violation)}|{radius}"
@@ -319,7 +309,7 @@ def _childcare_layer(m, childcare: gpd.GeoDataFrame, lang: str, transform) -> No
         reg = f.get("registration")
         reg = VALUES["registration"].get(reg, reg) if zh else reg
         yes = {True: "是", False: "否"} if zh else {True: "yes", False: "no"}
-        inclusive = None if _missing(f.get("inclusive")) else yes.get(bool(f.get("inclusive")))
+        inclusive = None if missing(f.get("inclusive")) else yes.get(bool(f.get("inclusive")))
         table = ([("类型", labels[kind]), ("乡镇（街道）", f.get("township")), ("计入托位", places),
                   ("托班数", _num(f.get("classes"))), ("已分配托位", _num(f.get("load"), 1)), ("登记备案", reg),
                   ("普惠", inclusive), ("设置标准问题", f.get("standard_issues") or None)] if zh else
@@ -478,7 +468,7 @@ def _township_stats(audit, name: str, sites) -> dict:
     n_sites = int((sites["township"] == name).sum()) if sites is not None and len(sites) else 0
     return {"per": float(r["places_per_1000"]) if r is not None else float("nan"),
             "target": float(r["target_per_1000"]) if r is not None else float("nan"),
-            "flagged": int(r["flagged_compounds"]) if r is not None and not _missing(r["flagged_compounds"]) else 0,
+            "flagged": int(r["flagged_compounds"]) if r is not None and not missing(r["flagged_compounds"]) else 0,
             "sites": n_sites}
 
 
