@@ -1,0 +1,287 @@
+"""siting.access: the floating catchment area family, by hand and against PySAL ``access``.
+
+``access`` (PyPI, a dev extra) is the reference implementation; the equality tests run it on its
+own test fixtures (its tests/util.py grids and hospital example) and on demo-sized cases, and
+require the same numbers to 1e-9.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from access import Access, weights
+from access.tests import util as access_util
+
+import siting
+from siting.access import decay_weights, fca2, fca3
+from siting.errors import ModelError
+
+RTOL, ATOL = 1e-9, 1e-12
+
+
+def _csr(rows, cols, data, shape):
+    return sp.csr_array((np.asarray(data, float), (np.asarray(rows), np.asarray(cols))), shape=shape)
+
+
+# --------------------------------------------------------------------------- known answers
+
+
+def test_fca2_hand_computed():
+    # Point 0 has 100 children, point 1 50; facility 0 10 places, facility 1 20 places.
+    cost = _csr([0, 0, 1], [0, 1, 1], [100.0, 400.0, 200.0], (2, 2))
+    demand, supply = [100.0, 50.0], [10.0, 20.0]
+    # 300 m: facility 0 serves point 0 only (R = 10/100), facility 1 point 1 only (R = 20/50).
+    np.testing.assert_allclose(fca2(cost, demand, supply, 300.0), [100.0, 400.0], rtol=1e-12)
+    # 400 m, inclusive: facility 1 now shares 20 places among 150 children.
+    r1 = 20.0 / 150.0
+    np.testing.assert_allclose(fca2(cost, demand, supply, 400.0, per=1.0), [0.1 + r1, r1], rtol=1e-12)
+    # One catchment per demand point: point 0 reaches 400 m, point 1 only 100 m (nothing).
+    np.testing.assert_allclose(fca2(cost, demand, supply, [400.0, 100.0], per=1.0), [0.1 + 0.2, 0.0], rtol=1e-12)
+
+
+def test_fca2_gaussian_hand_computed():
+    # Dai (2010): w(d) = (exp(-(d/d0)^2 / 2) - exp(-1/2)) / (1 - exp(-1/2)).
+    e = math.exp(-0.5)
+    w_half = (math.exp(-0.125) - e) / (1 - e)
+    got = decay_weights(np.array([0.0, 150.0, 300.0, 301.0]), 300.0, "gaussian")
+    np.testing.assert_allclose(got, [1.0, w_half, 0.0, 0.0], rtol=1e-12, atol=1e-15)
+    # One point with 60 children 150 m from 12 places: R = 12 / (60 w), A = R w = 0.2.
+    cost = _csr([0], [0], [150.0], (1, 1))
+    assert fca2(cost, [60.0], [12.0], 300.0, "gaussian", per=1.0)[0] == pytest.approx(0.2, rel=1e-12)
+    # Two points sharing it at 0 m and 150 m: R = 12 / (60 + 60 w).
+    cost = _csr([0, 1], [0, 0], [0.0, 150.0], (2, 1))
+    r = 12.0 / (60.0 + 60.0 * w_half)
+    np.testing.assert_allclose(fca2(cost, [60.0, 60.0], [12.0], 300.0, "gaussian", per=1.0), [r, r * w_half],
+                               rtol=1e-12)
+
+
+def test_e2sfca_steps_and_gravity_hand_computed():
+    # Luo & Qi (2009) steps: weight of the smallest bound >= cost, 0 beyond the last.
+    steps = {10: 1.0, 20: 0.68, 30: 0.22}
+    np.testing.assert_allclose(decay_weights(np.array([0, 10, 10.5, 20, 25, 30, 31.0]), np.inf, steps),
+                               [1, 1, 0.68, 0.68, 0.22, 0.22, 0])
+    cost = _csr([0, 1, 1], [0, 0, 1], [5.0, 25.0, 15.0], (2, 2))
+    # Facility 0: 10 places, demand 100·1 + 50·0.22 = 111; facility 1: 20 places, demand 50·0.68 = 34.
+    r0, r1 = 10.0 / 111.0, 20.0 / 34.0
+    np.testing.assert_allclose(fca2(cost, [100.0, 50.0], [10.0, 20.0], 30.0, steps, per=1.0),
+                               [r0, 0.22 * r0 + 0.68 * r1], rtol=1e-12)
+    # Gravity, beta 2, min cost 10: weights 1/100 (5 → 10), 1/625, 1/225.
+    g = fca2(cost, [100.0, 50.0], [10.0, 20.0], 30.0, "gravity", beta=2.0, min_cost=10.0, per=1.0)
+    w00, w10, w11 = 1 / 100, 1 / 625, 1 / 225
+    r0, r1 = 10.0 / (100 * w00 + 50 * w10), 20.0 / (50 * w11)
+    np.testing.assert_allclose(g, [r0 * w00, r0 * w10 + r1 * w11], rtol=1e-12)
+
+
+def test_fca3_hand_computed():
+    # Point 0 (100 children) reaches facilities 0 and 1 at weights 1 and 0.5; point 1 (50) reaches 1 at 1.
+    cost = _csr([0, 0, 1], [0, 1, 1], [5.0, 15.0, 5.0], (2, 2))
+    steps = {10: 1.0, 20: 0.5}
+    # Selection weights: point 0 splits 2/3 : 1/3; point 1 sends everything to facility 1.
+    g00, g01, g11 = 2 / 3, 1 / 3, 1.0
+    r0 = 10.0 / (100 * g00 * 1.0)
+    r1 = 20.0 / (100 * g01 * 0.5 + 50 * g11 * 1.0)
+    want = [g00 * 1.0 * r0 + g01 * 0.5 * r1, g11 * 1.0 * r1]
+    np.testing.assert_allclose(fca3(cost, [100.0, 50.0], [10.0, 20.0], 20.0, steps, per=1.0), want, rtol=1e-12)
+    # All places are handed out: demand-weighted access sums to the supply.
+    got = fca3(cost, [100.0, 50.0], [10.0, 20.0], 20.0, steps, per=1.0)
+    assert got @ [100.0, 50.0] == pytest.approx(30.0, rel=1e-12)
+
+
+def test_explicit_zero_counts_and_unreachable_gets_zero():
+    # A compound at its facility's node (cost stored as an explicit 0) is within reach.
+    cost = sp.csr_array((np.array([0.0]), np.array([0]), np.array([0, 1, 1])), shape=(2, 1))
+    assert cost.nnz == 1
+    np.testing.assert_allclose(fca2(cost, [40.0, 10.0], [8.0], 300.0), [200.0, 0.0])
+    np.testing.assert_allclose(fca3(cost, [40.0, 10.0], [8.0], 300.0), [200.0, 0.0])
+    # No facilities at all: no access, not an error.
+    assert fca2(sp.csr_array((3, 0)), [1.0, 2.0, 3.0], np.zeros(0), 300.0).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_bad_input_messages_and_their_fixes():
+    cost = np.array([[0.0, np.inf], [np.inf, 100.0]])  # point 0 sits at facility 0: a real 0
+    with pytest.raises(ModelError, match="scipy.sparse") as err:
+        fca2(cost, [10.0, 10.0], [5.0, 5.0], 300.0)
+    assert "coo_array" in err.value.message("zh")
+    # The fix the message suggests keeps the 0 as reachable.
+    r, c = np.nonzero(np.isfinite(cost))
+    cost = sp.coo_array((cost[r, c], (r, c)), shape=cost.shape)
+    np.testing.assert_allclose(fca2(cost, [10.0, 10.0], [5.0, 5.0], 300.0), [500.0, 500.0])
+
+    zero = _csr([0], [0], [0.0], (1, 1))
+    with pytest.raises(ModelError, match="min_cost"):
+        fca2(zero, [10.0], [5.0], 1.0, "gravity")
+    assert fca2(zero, [10.0], [5.0], 1.0, "gravity", min_cost=0.1)[0] == pytest.approx(500.0)
+
+    with pytest.raises(ModelError, match="numpy.vectorize"):
+        fca2(zero, [10.0], [5.0], 1.0, lambda d: 1.0)
+    assert fca2(zero, [10.0], [5.0], 1.0, np.vectorize(lambda d: 1.0))[0] == pytest.approx(500.0)
+
+    with pytest.raises(ModelError, match=r"catchment\[1\] = -1"):
+        fca2(_csr([0], [0], [1.0], (2, 1)), [1.0, 1.0], [1.0], [1.0, -1.0])
+    with pytest.raises(ModelError, match="demand must have one value per demand point"):
+        fca2(zero, [1.0, 2.0], [1.0], 1.0)
+    with pytest.raises(ModelError, match="unknown decay 'gauss'"):
+        fca2(zero, [1.0], [1.0], 1.0, "gauss")
+
+
+# --------------------------------------------------------------------------- equality with PySAL access
+
+
+def _long(cost):
+    coo = sp.coo_array(cost)
+    return pd.DataFrame({"origin": coo.row, "dest": coo.col, "cost": coo.data})
+
+
+def _reference(method, cost, demand, supply, max_cost, weight_fn):
+    """PySAL access on the same pairs; NaN (no facility in reach) read as 0, as siting gives."""
+    n, m = cost.shape
+    a = Access(demand_df=pd.DataFrame({"geoid": np.arange(n), "pop": demand}), demand_index="geoid",
+               demand_value="pop", supply_df=pd.DataFrame({"geoid": np.arange(m), "places": supply}),
+               supply_index="geoid", supply_value="places", cost_df=_long(cost), cost_origin="origin",
+               cost_dest="dest", cost_name="cost")
+    getattr(a, method)(name="x", max_cost=max_cost, weight_fn=weight_fn)
+    return a.access_df["x_places"].reindex(np.arange(n)).fillna(0.0).to_numpy()
+
+
+def _grid_case(random_values=False, seed=44):
+    """access's own fixture (tests/util.py): a 5 × 5 grid, 5 demand cells, Euclidean costs between all cells."""
+    grid = access_util.create_nxn_grid(5, random_values=random_values, seed=seed)
+    demand = grid.sample(5, random_state=1)
+    costs = access_util.create_cost_matrix(grid, "euclidean")
+    pos = {gid: i for i, gid in enumerate(grid["id"])}
+    dpos = {gid: i for i, gid in enumerate(demand["id"])}
+    costs = costs[costs["origin"].isin(dpos)]
+    cost = _csr(costs["origin"].map(dpos), costs["dest"].map(pos), costs["cost"], (len(demand), len(grid)))
+    supply = grid["value"].to_numpy(float)
+    # access's supply values equal its demand values in the fixture; make them differ.
+    return cost, demand["value"].to_numpy(float), supply * np.arange(1, len(grid) + 1)
+
+
+def _dai(d0):
+    e = math.exp(-0.5)
+    return lambda d: (np.exp(-0.5 * (np.asarray(d) / d0) ** 2) - e) / (1 - e)
+
+
+@pytest.mark.parametrize("random_values", [False, True])
+@pytest.mark.parametrize("max_cost", [0.9, 1.5, 2.5, None])
+def test_fca2_equals_access_on_its_grid_fixture(random_values, max_cost):
+    cost, demand, supply = _grid_case(random_values)
+    limit = np.inf if max_cost is None else max_cost
+    ref = _reference("two_stage_fca", cost, demand, supply, max_cost, None)
+    np.testing.assert_allclose(fca2(cost, demand, supply, limit, per=1.0), ref, rtol=RTOL, atol=ATOL)
+    steps = {1.0: 1.0, 2.0: 0.68, 3.0: 0.22}
+    ref = _reference("enhanced_two_stage_fca", cost, demand, supply, max_cost, weights.step_fn(steps))
+    np.testing.assert_allclose(fca2(cost, demand, supply, limit, steps, per=1.0), ref, rtol=RTOL, atol=ATOL)
+    ref = _reference("two_stage_fca", cost, demand, supply, max_cost, weights.gaussian(1.2))
+    np.testing.assert_allclose(fca2(cost, demand, supply, limit, weights.gaussian(1.2), per=1.0), ref,
+                               rtol=RTOL, atol=ATOL)
+    ref = _reference("two_stage_fca", cost, demand, supply, max_cost, weights.gravity(1, -1.5, min_dist=0.5))
+    np.testing.assert_allclose(fca2(cost, demand, supply, limit, "gravity", beta=1.5, min_cost=0.5, per=1.0), ref,
+                               rtol=RTOL, atol=ATOL)
+    if max_cost is not None:
+        ref = _reference("two_stage_fca", cost, demand, supply, max_cost, _dai(max_cost))
+        np.testing.assert_allclose(fca2(cost, demand, supply, limit, "gaussian", per=1.0), ref, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("random_values", [False, True])
+@pytest.mark.parametrize("max_cost", [0.9, 1.5, 2.5, None])
+def test_fca3_equals_access_on_its_grid_fixture(random_values, max_cost):
+    cost, demand, supply = _grid_case(random_values)
+    limit = np.inf if max_cost is None else max_cost
+    for fn, mine in [(weights.step_fn({10: 25}), {10: 25}), (weights.gaussian(1.2), weights.gaussian(1.2)),
+                     (weights.step_fn({1.0: 0.962, 2.0: 0.704, 3.0: 0.377}), {1.0: 0.962, 2.0: 0.704, 3.0: 0.377})]:
+        ref = _reference("three_stage_fca", cost, demand, supply, max_cost, fn)
+        # access shares the selection weights over every pair of its cost table.
+        got = fca3(cost, demand, supply, limit, mine, per=1.0, selection="all")
+        np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
+    # The paper's selection (within the catchment) is access on the table cut at the catchment.
+    coo = sp.coo_array(cost)
+    keep = coo.data <= limit
+    inside = _csr(coo.row[keep], coo.col[keep], coo.data[keep], cost.shape)
+    ref = _reference("three_stage_fca", inside, demand, supply, max_cost, weights.gaussian(1.2))
+    np.testing.assert_allclose(fca3(cost, demand, supply, limit, weights.gaussian(1.2), per=1.0), ref,
+                               rtol=RTOL, atol=ATOL)
+
+
+def _hospital_scenarios():
+    """access's tests/test_hospital_example.py: three tracts, four traffic scenarios."""
+    out = []
+    own = [(1, 1, 1), (2, 2, 1), (3, 3, 1)]
+    for inbound, outbound, cross in [(40, 40, 80), (20, 40, 80), (40, 20, 80), (20, 20, 40)]:
+        rows = own + [(1, 3, inbound), (2, 3, inbound), (3, 1, outbound), (3, 2, outbound), (1, 2, cross),
+                      (2, 1, cross)]
+        r, c, d = zip(*rows)
+        out.append(_csr(np.array(r) - 1, np.array(c) - 1, d, (3, 3)))
+    return out
+
+
+@pytest.mark.parametrize("scenario", range(4))
+def test_equals_access_on_its_hospital_example(scenario):
+    cost = _hospital_scenarios()[scenario]
+    pop, docs = np.array([100.0, 50.0, 10.0]), np.array([15.0, 20.0, 100.0])
+    gravity = weights.gravity(1, -1)
+    ref = _reference("two_stage_fca", cost, pop, docs, 61, gravity)
+    np.testing.assert_allclose(fca2(cost, pop, docs, 61, "gravity", beta=1.0, per=1.0), ref, rtol=RTOL, atol=ATOL)
+    ref = _reference("three_stage_fca", cost, pop, docs, 61, gravity)
+    np.testing.assert_allclose(fca3(cost, pop, docs, 61, "gravity", beta=1.0, per=1.0, selection="all"), ref,
+                               rtol=RTOL, atol=ATOL)
+    assert ref.min() > 0
+
+
+@pytest.fixture(scope="module")
+def demo_case():
+    """The bundled demo district: compounds × facilities with places, costs as shares of each compound's
+    own catchment (street 300 m walk, town 1 km walk, village 10 min drive), children as demand."""
+    from siting.audit import catchment_of
+    from siting.demand import compound_demand, facility_supply
+    from siting.optimize import cost_matrix
+
+    project = siting.load_project()
+    compounds = project.compounds.copy()
+    compounds["catchment"] = catchment_of(compounds, project.townships).to_numpy()
+    childcare = project.childcare.join(facility_supply(project.childcare, project.config))
+    facilities = childcare[childcare["places_supply"] > 0]
+    cost = cost_matrix(project, compounds, facilities, project.config)
+    children = compound_demand(compounds, project.config)["population"].fillna(0).to_numpy() * 0.019
+    return cost, children, facilities["places_supply"].to_numpy(float)
+
+
+def _grid_network_case():
+    """A generated 25 × 25 street grid: 400 demand points, 40 facilities, 900 m along roads."""
+    import geopandas as gpd
+    import shapely
+
+    from siting.network import grid_graph, od_matrix
+
+    graph = grid_graph(25, 25, spacing=100.0, seed=3)
+    rng = np.random.default_rng(7)
+    nodes = np.array(list(graph.nodes))
+    xy = np.array([(graph.nodes[v]["x"], graph.nodes[v]["y"]) for v in nodes])
+    jitter = rng.normal(scale=0.0002, size=(440, 2))
+    pts = gpd.GeoSeries(shapely.points(xy[rng.integers(0, len(nodes), 440)] + jitter), crs="EPSG:4326")
+    cost = od_matrix(graph, pts.iloc[:400], pts.iloc[400:], cutoff=900.0)
+    return cost, rng.integers(0, 60, 400).astype(float), rng.integers(10, 80, 40).astype(float)
+
+
+@pytest.mark.parametrize("case", ["demo", "grid"])
+def test_equals_access_on_demo_sized_cases(case, request):
+    if case == "demo":
+        cost, demand, supply = request.getfixturevalue("demo_case")
+        limit, dai = 1.0, _dai(1.0)
+    else:
+        cost, demand, supply = _grid_network_case()
+        limit, dai = 900.0, _dai(900.0)
+    assert cost.nnz > 300
+    steps = {limit / 3: 1.0, 2 * limit / 3: 0.68, limit: 0.22}
+    for mine, theirs in [(None, None), (steps, weights.step_fn(steps)), ("gaussian", dai),
+                         ("gravity", weights.gravity(1, -1, min_dist=limit / 10))]:
+        ref = _reference("two_stage_fca", cost, demand, supply, limit, theirs)
+        got = fca2(cost, demand, supply, limit, mine, beta=1.0, min_cost=limit / 10, per=1.0)
+        np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
+        assert (got > 0).sum() > 10
+        if mine is not None:
+            ref = _reference("three_stage_fca", cost, demand, supply, limit, theirs)
+            got = fca3(cost, demand, supply, limit, mine, beta=1.0, min_cost=limit / 10, per=1.0)
+            np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
