@@ -37,7 +37,7 @@ PARAM_SECTIONS = ("policy", "demand", "supply", "standards", "catchment", "optim
 
 _KIND_SHORT = {"parcel": ("地块新建", "new build"), "kindergarten": ("幼儿园托班", "kindergarten 托班"),
                "health": ("卫生院嵌入", "health centre"), "employer": ("用人单位扩班", "employer"),
-               "generated": ("需求聚类点", "demand cluster")}
+               "generated": ("需求聚类点", "demand cluster"), "embedded": ("小区内用房", "room in the compound")}
 _SECTION_TITLES = {"policy": ("政策", "policy"), "demand": ("需求", "demand"), "supply": ("供给", "supply"),
                    "standards": ("国家设置标准", "national standard"), "catchment": ("服务半径", "catchments"),
                    "optimize": ("选址优化", "optimisation")}

@@ -24,6 +24,8 @@ def _project_args(cmd, out: bool = True) -> None:
 def _scenario_args(cmd) -> None:
     cmd.add_argument("-p", type=int, help="number of new sites (default optimize.p)")
     cmd.add_argument("--budget", type=float, help="budget in yuan instead of p")
+    cmd.add_argument("--comply", action="store_true",
+                     help="propose the full-compliance plan: every flagged compound served, every township at the target")
 
 
 def _scenario_overrides(args) -> dict:
@@ -32,6 +34,8 @@ def _scenario_overrides(args) -> dict:
         overrides["optimize.p"] = args.p
     if args.budget is not None:
         overrides["optimize.budget"] = args.budget
+    if args.comply:
+        overrides["optimize.scenario"] = "comply"
     return overrides
 
 
@@ -133,7 +137,15 @@ def _cmd_optimize(args) -> int:
     overrides = _scenario_overrides(args)
     result = run(args.config, args.out, lang=args.lang, stages=("audit", "optimize"), overrides=overrides,
                  progress=not args.no_progress)
+    from .tables import money
+
     sc = result.optimize.scenario
+    comply = result.optimize.comply
+    if comply is not None:
+        s = comply.summary
+        print(t("comply.summary", args.lang, sites=s["sites"], classes=s["classes"], places=s["places"],
+                cost=money(s["cost"], args.lang), net=money(s["net_cost"], args.lang), status=s["status"],
+                unserved=s["unserved_compounds"], flagged=s["flagged"]))
     if args.lang == "zh":
         print(f"建议新增 {sc['p']} 处，可服务未满足托位 {sc.get('objective', 0):.1f} / {sc.get('unmet_total', 0):.1f} 个（{sc.get('status', '')}）")
     else:

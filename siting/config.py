@@ -66,6 +66,7 @@ _CHOICES = {
     "catchment.town_weight": ("length", "travel_time"),
     "catchment.village_weight": ("length", "travel_time"),
     "optimize.model": ("capacitated", "coverage"),
+    "optimize.scenario": ("auto", "comply"),
     "maps.basemap": ("none", "osm", "tianditu", "amap"),
 }
 

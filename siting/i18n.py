@@ -21,6 +21,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validate.ok": ("检查通过：{n} 个图层，未发现错误。", "All checks passed: {n} layers, no errors."),
     "validate.warnings": ("{n} 个警告：", "{n} warning(s):"),
     "error.prefix": ("错误：", "Error: "),
+    "comply.summary": ("全面达标方案：{sites} 处、{classes} 个托班、{places:,.0f} 个托位，总投资 {cost} 万元，扣除补助后 {net} 万元（{status}）；"
+                       "{flagged} 个须整改小区中仍无法服务 {unserved} 个",
+                       "Full compliance: {sites} sites, {classes} classes, {places:,.0f} places, {cost} yuan gross, "
+                       "{net} yuan net of subsidy ({status}); {unserved} of {flagged} flagged compounds still unserved"),
     "layers.summary": ("{layer}：{n} 个要素", "{layer}: {n} features"),
     "roads.summary": ("道路网络：{nodes} 个节点，{edges} 条边", "Road network: {nodes} nodes, {edges} edges"),
     "map.demo": ("演示数据（合成）", "Demo data (synthetic)"),

@@ -33,7 +33,8 @@ __all__ = ["OptimizeResult", "candidate_sites", "unmet_demand", "cost_matrix", "
 log = logging.getLogger(__name__)
 
 KIND_LABELS = {"parcel": "闲置/低效用地新建", "kindergarten": "幼儿园开设托班", "health": "卫生院嵌入托育",
-               "employer": "用人单位扩班", "generated": "需求聚类点（需落实用地）"}
+               "employer": "用人单位扩班", "generated": "需求聚类点（需落实用地）",
+               "embedded": "小区内购置/置换/租赁用房"}
 
 
 @dataclass
@@ -46,6 +47,9 @@ class OptimizeResult:
     demand: gpd.GeoDataFrame
     model: object
     scenario: dict
+    comply: object = None  # siting.plan.ComplyResult: the full-compliance plan, when computed
+    phases: object = None  # siting.phases.PhasedPlan: the full-compliance plan by phase, when computed
+    gap: dict | None = None  # siting.plan.remaining_gap: what the proposal leaves undone
 
 
 def unmet_demand(result: AuditResult) -> gpd.GeoDataFrame:
@@ -56,13 +60,16 @@ def unmet_demand(result: AuditResult) -> gpd.GeoDataFrame:
     return out[out["unmet"] > 1e-6]
 
 
+_PREFIX = {"embedded": "R"}  # a room in a compound; "E" is the employer's
+
+
 def _site(kind, source_id, name, township, classes, geometry, config: Config, area=np.nan, land_use=None):
     per_class = {"parcel": "optimize.cost_per_class_parcel", "generated": "optimize.cost_per_class_parcel",
                  "kindergarten": "optimize.cost_per_class_kindergarten", "health": "optimize.cost_per_class_health",
-                 "employer": "optimize.cost_per_class_employer"}
+                 "employer": "optimize.cost_per_class_employer", "embedded": "optimize.cost_per_class_embedded"}
     cost = classes * config[per_class[kind]]
     subsidy = classes * config["policy.start_up_subsidy_per_class"]
-    return {"id": f"{kind[0].upper()}:{source_id}", "kind": kind, "kind_label": KIND_LABELS[kind], "source_id": source_id,
+    return {"id": f"{_PREFIX.get(kind, kind[0].upper())}:{source_id}", "kind": kind, "kind_label": KIND_LABELS[kind], "source_id": source_id,
             "name": name, "township": township, "area": area, "land_use": land_use, "classes": int(classes),
             "places": int(classes * config["optimize.class_size"]), "cost": float(cost), "subsidy": float(subsidy),
             "net_cost": float(cost - subsidy), "geometry": geometry}
@@ -100,9 +107,13 @@ def candidate_sites(project, result: AuditResult | None = None, config: Config |
     k = int(config["optimize.generated_candidates"])
     if k > 0 and result is not None:
         rows += _generated(project, unmet_demand(result), k, config)
-    cols = ["id", "kind", "kind_label", "source_id", "name", "township", "area", "land_use", "classes", "places", "cost",
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=candidate_columns()), geometry="geometry", crs=WGS84)
+
+
+def candidate_columns() -> list[str]:
+    """Columns of a candidate frame, in order."""
+    return ["id", "kind", "kind_label", "source_id", "name", "township", "area", "land_use", "classes", "places", "cost",
             "subsidy", "net_cost", "geometry"]
-    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=WGS84)
 
 
 def _generated(project, demand: gpd.GeoDataFrame, k: int, config: Config) -> list[dict]:
@@ -201,6 +212,27 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
     config = config or project.config
     demand = unmet_demand(result).reset_index(drop=True)
     candidates = candidate_sites(project, result, config).reset_index(drop=True)
+    if len(demand) and len(candidates):
+        cost = cost_matrix(project, demand, candidates, config)
+    else:
+        cost = sparse.csr_array((len(demand), len(candidates)))
+    opt = _propose(project, result, demand, candidates, cost, p, budget, max_p, config)
+    scenario = config["optimize.scenario"]
+    if scenario == "comply" or config["optimize.full_compliance"]:
+        from .plan import full_compliance, remaining_gap
+
+        opt.comply = full_compliance(project, result, demand, candidates, cost, config)
+        if scenario == "comply":
+            s = opt.comply.summary
+            opt.sites, opt.candidates = opt.comply.sites, opt.comply.candidates
+            opt.scenario.update(kind="comply", p=s["sites"], status=s["status"], gap=s["gap"], objective=s["served"],
+                                reason=s["reason"], cost=s["cost"])
+        opt.gap = remaining_gap(result, opt, opt.comply)
+    return opt
+
+
+def _propose(project, result, demand, candidates, cost, p, budget, max_p, config: Config) -> OptimizeResult:
+    """The p or budget proposal (see :func:`optimize`)."""
     p = int(config["optimize.p"] if p is None else p)
     budget = float(config["optimize.budget"] if budget is None else budget)
     scenario = {"kind": "budget", "budget": budget} if budget > 0 else {"kind": "p"}
@@ -210,7 +242,6 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
                         reason="no unmet demand" if len(demand) == 0 else "no candidate sites")
         curve = pd.DataFrame(columns=["p", "places_served", "share_of_unmet", "cost", "net_cost", "status", "mip_gap"])
         return OptimizeResult(_empty_sites(candidates), candidates, curve, demand, None, scenario)
-    cost = cost_matrix(project, demand, candidates, config)
     weights = demand["unmet"].to_numpy(dtype=float)
     caps = candidates["places"].to_numpy(dtype=float)
     m = len(candidates)
@@ -329,26 +360,31 @@ def _describe(res, candidates, demand, cost, weights, capacities) -> gpd.GeoData
     sites["places_served"] = served[sel]
     reach = cost.tocsc()
     assign = res.assignment.tocsc() if res.assignment is not None and sparse.issparse(res.assignment) else None
-    names, ids, counts, pops = [], [], [], []
+    served_rows = []
     for j in sel:
         if assign is not None:
             rows = assign.indices[assign.indptr[j]:assign.indptr[j + 1]][assign.data[assign.indptr[j]:assign.indptr[j + 1]] > 1e-6]
         else:
             rows = reach.indices[reach.indptr[j]:reach.indptr[j + 1]]
-        rows = np.sort(rows)
-        names.append("、".join(demand["name"].iloc[rows].astype(str)))
-        ids.append(",".join(demand["id"].iloc[rows].astype(str)))
-        counts.append(len(rows))
-        pops.append(float(demand["population"].iloc[rows].sum()))
-    sites["compounds"] = names
-    sites["compound_ids"] = ids
-    sites["compounds_count"] = counts
-    sites["population_covered"] = pops
+        served_rows.append(rows)
+    sites = sites.assign(**compound_lists(demand, served_rows))
     order, gains = marginal_order(cost, weights, capacities, sel)
     sites = sites.set_index(pd.Index(sel)).loc[order]
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
     sites.insert(sites.columns.get_loc("places_served"), "marginal_places", gains)
     return sites.rename_axis("_column").reset_index()
+
+
+def compound_lists(demand: pd.DataFrame, rows_per_site) -> dict:
+    """For each site (a list of demand rows it serves): the compounds' names, ids, count and population."""
+    out = {"compounds": [], "compound_ids": [], "compounds_count": [], "population_covered": []}
+    for rows in rows_per_site:
+        rows = np.sort(np.asarray(rows, dtype=int))
+        out["compounds"].append("、".join(demand["name"].iloc[rows].astype(str)))
+        out["compound_ids"].append(",".join(demand["id"].iloc[rows].astype(str)))
+        out["compounds_count"].append(len(rows))
+        out["population_covered"].append(float(demand["population"].iloc[rows].sum()))
+    return out
 
 
 def _size_to_demand(sites: gpd.GeoDataFrame, config: Config, classes, per_class_cost) -> gpd.GeoDataFrame:
@@ -381,4 +417,8 @@ def write_optimize(opt: OptimizeResult, out_dir, lang: str = "zh") -> dict:
     sites = opt.sites.drop(columns=["kind"]) if lang == "zh" else opt.sites.drop(columns=["kind_label"])
     paths["proposals_csv"] = write_csv(localise(sites, lang), out / "proposals.csv")
     paths["curve_csv"] = write_csv(localise(opt.curve, lang), out / "coverage_curve.csv")
+    if opt.comply is not None:
+        from .plan import write_comply
+
+        paths.update(write_comply(opt, out, lang))
     return paths

@@ -93,6 +93,23 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "area": ("面积（㎡）", "Area (m²)"),
     "land_use": ("现状用途", "Land use"),
     "ownership": ("权属", "Ownership"),
+    # the full-compliance plan and its phases
+    "unmet": ("未满足托位", "Unmet places"),
+    "served": ("可服务托位", "Places served"),
+    "unserved": ("仍无法服务托位", "Places left unserved"),
+    "site_id": ("整改站点编号", "Remedying site"),
+    "site_name": ("整改站点名称", "Remedying site name"),
+    "site_kind": ("整改站点类型", "Remedying site kind"),
+    "sites_count": ("服务站点数", "Sites serving it"),
+    "unserved_reason": ("无法服务原因", "Why unserved"),
+    "unserved_reason_en": ("无法服务原因（英文）", "Why unserved"),
+    "new_places": ("新增托位", "New places"),
+    "places_per_1000_after": ("实施后每千人口托位", "Places per 1,000 after"),
+    "target_shortfall": ("候选点不足以达标的托位", "Places the candidates cannot add"),
+    "parcel_name": ("地块名称", "Parcel name"),
+    "facility_name": ("设施名称", "Facility name"),
+    "phase": ("实施阶段", "Phase"),
+    "phase_end": ("阶段截止日期", "Phase ends"),
 }
 
 # value labels per column (Chinese); English keeps the codes.
@@ -134,8 +151,9 @@ DECIMALS: dict[str, int] = {
     **dict.fromkeys(("population", "compound_population", "population_covered", "households", "cost", "subsidy",
                      "net_cost", "area", "value", "nearest_value", "flagged_compounds"), 0),
     **dict.fromkeys(("places_required", "places_in_reach", "places_inside", "places_supply", "gap", "load",
-                     "allocated", "places_served", "marginal_places"), 1),
-    **dict.fromkeys(("places_per_1000", "target_per_1000"), 2),
+                     "allocated", "places_served", "marginal_places", "unmet", "served", "unserved", "new_places",
+                     "target_shortfall"), 1),
+    **dict.fromkeys(("places_per_1000", "target_per_1000", "places_per_1000_after"), 2),
     "share_of_unmet": 3,
     "mip_gap": 4,
 }
@@ -194,8 +212,8 @@ def localise(df: pd.DataFrame, lang: str = "zh", drop_english: bool = True) -> p
             if pd.api.types.is_bool_dtype(out[col]):
                 out[col] = out[col].map({True: "是", False: "否"})
     else:
-        out = out.drop(columns=[c for c in ("rule", "reason") if f"{c}_en" in out.columns])
-        out = out.rename(columns={"rule_en": "rule", "reason_en": "reason"})
+        english = [c for c in out.columns if str(c).endswith("_en") and str(c)[:-3] in out.columns]
+        out = out.drop(columns=[c[:-3] for c in english]).rename(columns={c: c[:-3] for c in english})
     idx = 0 if lang == "zh" else 1
     return out.rename(columns={c: COLUMNS[c][idx] for c in out.columns if c in COLUMNS})
 

@@ -1,0 +1,88 @@
+"""Full-compliance plan on the tiny project: every flagged compound remedied, townships at the target, gaps stated."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting import load_project
+from siting.audit import audit
+from siting.cli import main
+from siting.models.compliance import ComplianceCover
+from siting.optimize import optimize
+
+
+def _run(tiny_config, **overrides):
+    p = load_project(tiny_config, overrides={"analysis.as_of": "2026-11-29", **overrides})
+    r = audit(p)
+    return p, r, optimize(p, r, p=1, max_p=2)
+
+
+def test_compound_with_nothing_in_reach_gets_its_own_room(tiny_config):
+    # C2 (甲二小区, delivered 2024-06-30 after the plan: a violation) needs 9.6288 places and no parcel,
+    # kindergarten or health centre lies within its 300 m walk. Its own room: 1 class at 700,000 yuan,
+    # less the 20,000 yuan start-up subsidy.
+    _, r, o = _run(tiny_config, **{"optimize.generated_candidates": 0})
+    c = o.comply
+    assert c.summary["status"] == "optimal" and c.summary["flagged"] == 1
+    assert list(c.sites["id"]) == ["R:C2"] and list(c.sites["classes"]) == [1]
+    assert (c.summary["cost"], c.summary["subsidy"], c.summary["net_cost"]) == (700_000, 20_000, 680_000)
+    row = c.compounds.set_index("id").loc["C2"]
+    assert row["served"] == pytest.approx(9.6288) and row["unserved"] == 0 and row["site_id"] == "R:C2"
+    assert row["compliance"] == "delivered_without_facility"
+
+
+def test_unserved_compound_is_listed_with_the_reason_and_the_fix_works(tiny_config):
+    _, _, o = _run(tiny_config, **{"optimize.generated_candidates": 0, "optimize.embedded_max_classes": 0})
+    row = o.comply.compounds.set_index("id").loc["C2"]
+    assert row["unserved"] == pytest.approx(9.6288) and row["site_id"] is None
+    assert "optimize.embedded_max_classes" in row["unserved_reason"] and "embedded_max_classes" in row["unserved_reason_en"]
+    assert o.comply.summary["unserved_compounds"] == 1
+    # The fix the reason names: allow a room in the compound again.
+    _, _, fixed = _run(tiny_config, **{"optimize.generated_candidates": 0, "optimize.embedded_max_classes": 1})
+    assert fixed.comply.summary["unserved_compounds"] == 0
+
+
+def test_every_township_reaches_the_target_and_the_remaining_gap_is_stated(tiny_config):
+    # At 20 per 1,000: 甲街道 needs 100 places and has 80 (gap 20), 乙镇 needs 60 and has 30 (gap 30).
+    _, r, o = _run(tiny_config, **{"policy.places_per_1000": 20.0})
+    tw = o.comply.townships.set_index("township")
+    assert tw.loc["甲街道", "gap"] == pytest.approx(20.0) and tw.loc["乙镇", "gap"] == pytest.approx(30.0)
+    assert (tw["new_places"] >= tw["gap"] - 1e-6).all() and (tw["target_shortfall"] == 0).all()
+    assert (tw["places_per_1000_after"] >= 20.0 - 1e-9).all()
+    # The district requires 160 places and has 110; the p = 1 proposal adds its classes' places.
+    g = o.gap
+    added = float(o.sites["places"].sum())
+    assert g["places_added"] == added > 0
+    assert g["places_short_after"] == pytest.approx(max(0.0, 50.0 - added))
+    assert g["per_1000_after"] == pytest.approx((110.0 + added) / 8.0)
+    assert g["extra_cost"] == pytest.approx(o.comply.summary["cost"] - g["proposal_cost"])
+    assert g["extra_sites"] == o.comply.summary["sites"] - g["proposal_sites"]
+
+
+def test_optimize_comply_writes_the_plan(tiny_config, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["optimize", "--config", str(tiny_config), "--out", str(out), "--no-progress", "--comply"]) == 0
+    assert "全面达标方案" in capsys.readouterr().out
+    summary = pd.read_csv(out / "comply_summary.csv", encoding="utf-8-sig").set_index("key")
+    sites = pd.read_csv(out / "comply_sites.csv", encoding="utf-8-sig")
+    proposals = pd.read_csv(out / "proposals.csv", encoding="utf-8-sig")
+    assert int(summary.loc["sites", "数值"]) == len(sites) == len(proposals)
+    assert list(proposals["编号"]) == list(sites["编号"])
+    comp = pd.read_csv(out / "comply_compounds.csv", encoding="utf-8-sig")
+    assert (comp["仍无法服务托位"] == 0).all()
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_no_flagged_compound_is_left_unserved_when_each_has_its_own_room(seed):
+    # Random shared sites plus one room per compound big enough for it: everything is served in full.
+    rng = np.random.default_rng(100 + seed)
+    n, m = int(rng.integers(3, 9)), int(rng.integers(1, 5))
+    shared = rng.random((n, m)) < 0.4
+    reach = np.hstack([shared, np.eye(n, dtype=bool)])
+    w = rng.uniform(0.5, 40, n)
+    modules = np.concatenate([rng.integers(1, 4, m), np.full(n, 2)])
+    caps = modules * 20.0
+    costs = modules * np.concatenate([rng.integers(1, 7, m) * 1e5, np.full(n, 7e5)])
+    res = ComplianceCover(reach, w, caps, costs, modules).solve()
+    assert res.status == "optimal"
+    assert res.served == pytest.approx(w)
