@@ -16,16 +16,25 @@ each pair the weight of the smallest bound ``>= cost`` and 0 beyond the largest.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
-from .errors import ModelError
+from .config import Config
+from .crs import WGS84
+from .equity import equity_table, lorenz
+from .errors import ConfigError, ModelError
 from .models._base import CostMatrix, _vector
 
-__all__ = ["DECAYS", "decay_weights", "fca2", "fca3"]
+__all__ = ["DECAYS", "SCENARIOS", "AccessResult", "decay_weights", "fca2", "fca3", "access_index", "access_decay",
+           "access_threshold", "plan_sites"]
 
 DECAYS = ("step", "gaussian", "gravity")
 
@@ -248,3 +257,173 @@ def fca3(cost, demand, supply, catchment=np.inf, decay="gaussian", *, beta: floa
     gw = g * w
     ratio = _ratio(col, demand[row] * gw, m, supply)
     return np.bincount(row, weights=ratio[col] * gw, minlength=n) * float(per)
+
+
+# --------------------------------------------------------------------------- the index for a project
+
+
+SCENARIOS = ("existing", "plan", "comply")
+
+
+@dataclass
+class AccessResult:
+    """Access per compound before and after a plan, and how evenly it is spread.
+
+    Attributes
+    ----------
+    compounds : GeoDataFrame
+        ``id``, ``name``, ``township``, ``kind``, ``catchment``, ``children`` (the demand: under-3s, or
+        residents with ``access.demand = "residents"``), then ``access_<scenario>`` per scenario
+        (places per ``access.per`` children), compounds' geometry.
+    equity : DataFrame
+        Per scenario and township (the district last): children, weighted mean, min, max, Gini,
+        share and number of children below the threshold (:func:`siting.equity.equity_table`).
+    lorenz : DataFrame
+        District Lorenz curve per scenario: ``scenario``, ``population_share``, ``access_share``.
+    scenarios : list of str
+        ``"existing"`` (facilities today), ``"plan"`` (with the proposed sites) and ``"comply"``
+        (with the full-compliance plan), those that were computed.
+    threshold : float
+        Access below which a child counts as short (``access.threshold``, or the policy target).
+    settings : dict
+        Method, decay and units used, for tables and the briefing.
+    """
+
+    compounds: gpd.GeoDataFrame
+    equity: pd.DataFrame
+    lorenz: pd.DataFrame
+    scenarios: list
+    threshold: float
+    settings: dict = field(default_factory=dict)
+
+    def district(self, scenario: str) -> dict:
+        """The district row of :attr:`equity` for one scenario, as a dict."""
+        rows = self.equity[(self.equity["scenario"] == scenario) & (self.equity["township"] == DISTRICT)]
+        return rows.iloc[0].to_dict() if len(rows) else {}
+
+
+DISTRICT = "全区合计"
+
+
+def access_decay(config: Config):
+    """The ``decay`` argument of :func:`fca2` / :func:`fca3` from the ``[access]`` settings."""
+    decay = config["access.decay"]
+    if decay != "steps":
+        return decay
+    bounds, weights = config["access.step_bounds"], config["access.step_weights"]
+    ok = (isinstance(bounds, list) and isinstance(weights, list) and len(bounds) == len(weights) >= 1
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in bounds + weights))
+    if not ok:
+        raise ConfigError(
+            f"access.step_bounds and access.step_weights must be lists of the same length of numbers >= 0 "
+            f"(shares of the catchment and their weights, e.g. [0.333, 0.667, 1.0] and [1.0, 0.68, 0.22]), "
+            f"got {bounds!r} and {weights!r}",
+            f"access.step_bounds 与 access.step_weights 必须是等长的非负数列表（服务半径比例及其权重，"
+            f"例如 [0.333, 0.667, 1.0] 与 [1.0, 0.68, 0.22]），实际为 {bounds!r} 和 {weights!r}")
+    return {float(b): float(w) for b, w in zip(bounds, weights)}
+
+
+def access_threshold(config: Config) -> float:
+    """``access.threshold``, or (0) the policy target ``policy.places_per_1000`` in the index's unit."""
+    given = float(config["access.threshold"])
+    if given > 0:
+        return given
+    per_resident = config["policy.places_per_1000"] / 1000.0
+    if config["access.demand"] == "children":
+        return per_resident / config["demand.under3_share"] * config["access.per"]
+    return per_resident * config["access.per"]
+
+
+def _scaled(config: Config) -> Config:
+    """The config with each kind's catchment limit times ``access.catchment_scale``."""
+    scale = float(config["access.catchment_scale"])
+    if scale == 1.0:
+        return config
+    params = copy.deepcopy(config.params)
+    for group in ("street", "town", "village"):
+        params["catchment"][f"{group}_limit"] = float(params["catchment"][f"{group}_limit"]) * scale
+    return dataclasses.replace(config, params=params)
+
+
+def plan_sites(optimize) -> dict:
+    """{scenario: new sites} of an optimisation: the proposal, and the full-compliance plan when it was computed."""
+    out = {}
+    if optimize is None:
+        return out
+    out["plan"] = optimize.sites
+    comply = getattr(optimize, "comply", None)  # siting.plan.ComplyResult (optimize.scenario = "comply")
+    if comply is not None and getattr(comply, "sites", None) is not None and comply.sites is not optimize.sites:
+        out["comply"] = comply.sites
+    return out
+
+
+def _columns(cost, cols: np.ndarray) -> sp.csr_array:
+    """Some columns of a sparse matrix, keeping explicit zeros (scipy's column indexing may drop them)."""
+    coo = sp.coo_array(cost)
+    new = np.full(cost.shape[1], -1)
+    new[cols] = np.arange(len(cols))
+    keep = new[coo.col] >= 0
+    return sp.csr_array((coo.data[keep], (coo.row[keep], new[coo.col[keep]])), shape=(cost.shape[0], len(cols)))
+
+
+def access_index(project, audit, optimize=None, config: Config | None = None) -> AccessResult:
+    """Access per compound with today's facilities and after each plan, with equity summaries.
+
+    Each compound reaches the facilities within its own catchment along roads (street / town /
+    village, as the audit: :func:`siting.optimize.cost_matrix`, costs as a share of the catchment,
+    scaled by ``access.catchment_scale``). Demand is the compound's under-3 children (population ×
+    ``demand.under3_share``) or residents; supply the places the audit counts at each facility,
+    plus the places of each plan's new sites. The measure is ``access.method`` with
+    ``access.decay`` (see :func:`fca2`, :func:`fca3`).
+
+    Parameters
+    ----------
+    project : Project
+    audit : siting.audit.AuditResult
+    optimize : siting.optimize.OptimizeResult, optional
+        Its ``sites`` give the "plan" scenario; its ``comply`` (the full-compliance plan), when
+        present, the "comply" scenario.
+    config : Config, optional
+        Defaults to ``project.config``.
+    """
+    from .optimize import cost_matrix
+
+    config = config or project.config
+    compounds = audit.compounds
+    existing = audit.childcare[audit.childcare["places_supply"] > 0]
+    groups = {"existing": gpd.GeoDataFrame({"places": existing["places_supply"].to_numpy(float)},
+                                           geometry=existing.geometry.to_numpy(), crs=existing.crs)}
+    for name, sites in plan_sites(optimize).items():
+        groups[name] = gpd.GeoDataFrame({"places": sites["places"].to_numpy(float)}, geometry=sites.geometry.to_numpy(),
+                                        crs=sites.crs)
+    everything = pd.concat([g.to_crs(WGS84) for g in groups.values()], ignore_index=True)
+    everything = gpd.GeoDataFrame(everything, geometry="geometry", crs=WGS84)
+    if len(everything) and len(compounds):
+        cost = cost_matrix(project, compounds, everything, _scaled(config))
+    else:
+        cost = sp.csr_array((len(compounds), len(everything)))
+    population = compounds["population"].astype(float).fillna(0.0).to_numpy()
+    demand = population * config["demand.under3_share"] if config["access.demand"] == "children" else population
+    measure = fca3 if config["access.method"] == "3sfca" else fca2
+    kwargs = dict(decay=access_decay(config), beta=float(config["access.beta"]), min_cost=float(config["access.min_cost"]),
+                  per=float(config["access.per"]))
+    out = compounds[["id", "name", "township", "kind", "catchment"]].copy()
+    out["children"] = demand
+    sizes = [len(g) for g in groups.values()]
+    ends = np.cumsum(sizes)
+    supply = everything["places"].to_numpy(float)
+    for (name, g), end in zip(groups.items(), ends):
+        cols = np.r_[0:sizes[0], end - len(g):end] if name != "existing" else np.arange(sizes[0])
+        out[f"access_{name}"] = measure(_columns(cost, cols), demand, supply[cols], 1.0, **kwargs)
+    out = gpd.GeoDataFrame(out, geometry=compounds.geometry.to_numpy(), crs=compounds.crs)
+    threshold = access_threshold(config)
+    scenarios = list(groups)
+    equity = pd.concat([equity_table(out, f"access_{s}", "children", threshold, total_label=DISTRICT)
+                        .assign(scenario=s) for s in scenarios], ignore_index=True)
+    equity = equity[["scenario", *[c for c in equity.columns if c != "scenario"]]]
+    lorenz_df = pd.concat([lorenz(out[f"access_{s}"], out["children"]).assign(scenario=s) for s in scenarios],
+                          ignore_index=True)[["scenario", "population_share", "access_share"]]
+    settings = {"method": config["access.method"], "decay": config["access.decay"], "beta": float(config["access.beta"]),
+                "demand": config["access.demand"], "per": float(config["access.per"]),
+                "catchment_scale": float(config["access.catchment_scale"])}
+    return AccessResult(out, equity, lorenz_df, scenarios, threshold, settings)

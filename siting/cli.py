@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     _project_args(opt)
     _scenario_args(opt)
 
+    acc = sub.add_parser("access", help="沿路托育可达性（两步移动搜索法）及公平性 / access index (2SFCA) and equity")
+    _project_args(acc)
+    _scenario_args(acc)
+    acc.add_argument("--method", choices=["2sfca", "3sfca"], help="default access.method")
+    acc.add_argument("--decay", choices=["step", "gaussian", "gravity", "steps"], help="default access.decay")
+    acc.add_argument("--beta", type=float, help="gravity decay exponent (default access.beta)")
+
     mp = sub.add_parser("map", help="绘制区县与乡镇地图 / district and township maps")
     _project_args(mp)
     mp.add_argument("--basemap", choices=["none", "osm", "tianditu", "amap"],
@@ -153,6 +160,26 @@ def _cmd_optimize(args) -> int:
     return _report(result, args)
 
 
+def _cmd_access(args) -> int:
+    from .pipeline import run
+    from .tables import number
+
+    overrides = _scenario_overrides(args)
+    for key in ("method", "decay", "beta"):
+        if getattr(args, key) is not None:
+            overrides[f"access.{key}"] = getattr(args, key)
+    result = run(args.config, args.out, lang=args.lang, stages=("audit", "optimize", "access"), overrides=overrides,
+                 progress=not args.no_progress)
+    acc = result.access
+    unit = t(f"access.unit_{acc.settings['demand']}", args.lang, per=f"{acc.settings['per']:,.0f}")
+    for scenario in acc.scenarios:
+        row = acc.district(scenario)
+        print(t("access.summary", args.lang, scenario=t(f"access.{scenario}", args.lang), unit=unit,
+                mean=number(row["access_mean"], 1), gini=number(row["gini"], 3), threshold=number(acc.threshold, 1),
+                below=f"{row['share_below']:.1%}"))
+    return _report(result, args)
+
+
 def _cmd_map(args) -> int:
     from .pipeline import run
 
@@ -216,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         commands = {"run": _cmd_run, "fetch": _cmd_fetch, "audit": _cmd_audit, "optimize": _cmd_optimize,
-                    "map": _cmd_map, "brief": _cmd_brief, "validate": _cmd_validate}
+                    "access": _cmd_access, "map": _cmd_map, "brief": _cmd_brief, "validate": _cmd_validate}
         commands["batch"] = _cmd_batch
         return commands[args.command](args)
     except SitingError as exc:

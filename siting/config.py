@@ -54,6 +54,9 @@ _POSITIVE = {
     "optimize.classes_per_site",
     "optimize.class_size",
     "optimize.area_per_class",
+    "access.beta",
+    "access.catchment_scale",
+    "access.per",
 }
 _FRACTIONS = {"demand.under3_share", "demand.take_up"}
 _CHOICES = {
@@ -68,6 +71,9 @@ _CHOICES = {
     "optimize.model": ("capacitated", "coverage"),
     "optimize.scenario": ("auto", "comply"),
     "maps.basemap": ("none", "osm", "tianditu", "amap"),
+    "access.method": ("2sfca", "3sfca"),
+    "access.decay": ("step", "gaussian", "gravity", "steps"),
+    "access.demand": ("children", "residents"),
 }
 
 

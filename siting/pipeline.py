@@ -1,4 +1,4 @@
-"""The whole planner's process in order: load → network → demand/audit → optimise → map/brief.
+"""The whole planner's process in order: load → network → demand/audit → optimise → access → map/brief.
 
 ``run`` is what ``siting run`` calls; each stage is a plain function over the project and
 the previous stages' results, so a notebook can call them one by one.
@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 from tqdm.auto import tqdm
 
+from .access import AccessResult, access_index
 from .audit import AuditResult, audit, facility_service_areas, write_audit
 from .i18n import t
 from .optimize import OptimizeResult, optimize, write_optimize
@@ -23,7 +24,7 @@ __all__ = ["RunResult", "run", "STAGES"]
 
 log = logging.getLogger(__name__)
 
-STAGES = ("load", "audit", "optimize", "map", "brief")
+STAGES = ("load", "audit", "optimize", "access", "map", "brief")
 
 
 @dataclass
@@ -33,6 +34,7 @@ class RunResult:
     audit: AuditResult | None = None
     service_areas: "gpd.GeoDataFrame | None" = None
     optimize: "OptimizeResult | None" = None
+    access: "AccessResult | None" = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
@@ -86,6 +88,15 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
 
     if ("map" in todo or "brief" in todo) and result.audit is None:
         result.audit = audit(project)
+
+    if "access" in todo or "map" in todo or "brief" in todo:
+        step("access")
+        result.access = access_index(project, result.audit, result.optimize)
+        if "audit" in todo or "access" in todo:
+            # audit.xlsx / .gpkg / CSVs (again), now with the index before and after the plans
+            result.outputs.update(write_audit(result.audit, out, lang, access=result.access))
+        if "access" in todo:
+            bar.update()
 
     if "map" in todo:
         step("map")

@@ -110,6 +110,20 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "facility_name": ("设施名称", "Facility name"),
     "phase": ("实施阶段", "Phase"),
     "phase_end": ("阶段截止日期", "Phase ends"),
+    # accessibility index (siting.access)
+    "scenario": ("情景", "Scenario"),
+    "children": ("婴幼儿数（需求）", "Children (demand)"),
+    "access_existing": ("可达性：现状（每千名婴幼儿托位）", "Access: today (places per 1,000 children)"),
+    "access_plan": ("可达性：建议方案实施后", "Access: with the proposed sites"),
+    "access_comply": ("可达性：全部合规后", "Access: with full compliance"),
+    "access_mean": ("平均可达性（按婴幼儿加权）", "Mean access (child-weighted)"),
+    "access_min": ("最低可达性", "Lowest access"),
+    "access_max": ("最高可达性", "Highest access"),
+    "gini": ("基尼系数", "Gini coefficient"),
+    "share_below": ("低于目标的婴幼儿占比", "Share of children below target"),
+    "children_below": ("低于目标的婴幼儿数", "Children below target"),
+    "population_share": ("婴幼儿累计占比", "Cumulative share of children"),
+    "access_share": ("可达托位累计占比", "Cumulative share of access"),
 }
 
 # value labels per column (Chinese); English keeps the codes.
@@ -131,6 +145,7 @@ VALUES: dict[str, dict[str, str]] = {
                "gap_limit": "达到间隙上限（可行解）", "infeasible": "无可行解", "no_solution": "未找到解",
                "nothing_to_do": "无需新增", "budget_too_small": "预算不足"},
     "ownership": LABELS["ownership"],
+    "scenario": {"existing": "现状", "plan": "建议方案实施后", "comply": "全部合规后"},
 }
 
 # English labels for people (tables in English keep the codes, which scripts rely on).
@@ -156,6 +171,10 @@ DECIMALS: dict[str, int] = {
     **dict.fromkeys(("places_per_1000", "target_per_1000", "places_per_1000_after"), 2),
     "share_of_unmet": 3,
     "mip_gap": 4,
+    **dict.fromkeys(("children", "children_below", "access_existing", "access_plan", "access_comply", "access_mean",
+                     "access_min", "access_max"), 1),
+    **dict.fromkeys(("gini", "share_below"), 3),
+    **dict.fromkeys(("population_share", "access_share"), 4),
 }
 
 

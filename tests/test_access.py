@@ -285,3 +285,156 @@ def test_equals_access_on_demo_sized_cases(case, request):
             ref = _reference("three_stage_fca", cost, demand, supply, limit, theirs)
             got = fca3(cost, demand, supply, limit, mine, beta=1.0, min_cost=limit / 10, per=1.0)
             np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
+
+
+# --------------------------------------------------------------------------- the index for a project
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from siting.pipeline import run
+    from tests.tiny import write_tiny_project
+
+    root = tmp_path_factory.mktemp("tiny_access")
+    config = write_tiny_project(root / "tiny", config_extra='\n[access]\ndecay = "step"\n')
+    return run(config, root / "out", progress=False, stages=("audit", "optimize", "access"),
+               overrides={"analysis.as_of": "2026-11-29", "optimize.p": 1})
+
+
+def _pairs_by_hand(run_result, sites=None):
+    """(compound, facility, places) within each compound's catchment, from the audit's own pairs."""
+    from siting.audit import catchment_pairs
+
+    project, audit = run_result.project, run_result.audit
+    fac = audit.childcare[audit.childcare["places_supply"] > 0]
+    places = list(fac["places_supply"])
+    geoms = list(fac.geometry)
+    if sites is not None:
+        places += list(sites["places"])
+        geoms += list(sites.geometry)
+    import geopandas as gpd
+
+    facilities = gpd.GeoDataFrame({"places": places}, geometry=geoms, crs="EPSG:4326")
+    pairs = catchment_pairs(project, audit.compounds, facilities, audit.compounds["catchment"], project.config)
+    pairs["places"] = facilities["places"].to_numpy()[pairs["col"].to_numpy(int)]
+    return pairs
+
+
+def _step_2sfca_by_hand(pairs, children, n):
+    """Luo & Wang (2003) with pandas group sums over the pair list: R_j = S_j / Σ P, A_i = Σ R_j."""
+    pairs = pairs.assign(children=children[pairs["row"].to_numpy(int)])
+    ratio = pairs.groupby("col")["places"].first() / pairs.groupby("col")["children"].sum()
+    access = pairs.assign(r=ratio.reindex(pairs["col"]).to_numpy()).groupby("row")["r"].sum()
+    return access.reindex(range(n)).fillna(0.0).to_numpy() * 1000.0
+
+
+def test_access_index_on_the_tiny_project(tiny_run):
+    acc, audit = tiny_run.access, tiny_run.audit
+    assert acc.scenarios == ["existing", "plan", "comply"]  # optimize.full_compliance is on by default
+    n = len(audit.compounds)
+    children = audit.compounds["population"].fillna(0).to_numpy(float) * 0.019
+    np.testing.assert_allclose(acc.compounds["children"], children)
+    pairs = _pairs_by_hand(tiny_run)
+    assert len(pairs) > 0
+    want = _step_2sfca_by_hand(pairs, children, n)
+    np.testing.assert_allclose(acc.compounds["access_existing"], want, rtol=1e-9)
+    assert (want > 0).any()
+    # Every place of a facility someone reaches is shared out: Σ children × access / 1000 = those places.
+    reached = pairs.drop_duplicates("col")["places"].sum()
+    assert (children * acc.compounds["access_existing"]).sum() / 1000 == pytest.approx(reached, rel=1e-9)
+    # With the proposed site; 2SFCA never lowers anyone's access when a facility is added.
+    sites = tiny_run.optimize.sites
+    assert len(sites) == 1
+    want_plan = _step_2sfca_by_hand(_pairs_by_hand(tiny_run, sites), children, n)
+    np.testing.assert_allclose(acc.compounds["access_plan"], want_plan, rtol=1e-9)
+    assert (acc.compounds["access_plan"] >= acc.compounds["access_existing"] - 1e-9).all()
+    assert (acc.compounds["access_plan"] > acc.compounds["access_existing"] + 1).any()
+    # With the full-compliance plan's sites (siting.plan) instead.
+    comply = tiny_run.optimize.comply.sites
+    assert len(comply) >= 1
+    want_comply = _step_2sfca_by_hand(_pairs_by_hand(tiny_run, comply), children, n)
+    np.testing.assert_allclose(acc.compounds["access_comply"], want_comply, rtol=1e-9)
+    # The target in places per 1,000 children: 4.72 per 1,000 residents ÷ 0.019.
+    assert acc.threshold == pytest.approx(4.72 / 0.019)
+    district = acc.district("existing")
+    weights = children
+    from siting.equity import gini, share_below
+
+    assert district["gini"] == pytest.approx(gini(acc.compounds["access_existing"], weights))
+    assert district["share_below"] == pytest.approx(share_below(acc.compounds["access_existing"], weights,
+                                                                acc.threshold))
+
+
+def test_access_outputs_in_audit_files(tiny_run):
+    import geopandas as gpd
+    import openpyxl
+
+    out = tiny_run.out_dir
+    sheets = openpyxl.load_workbook(out / "audit.xlsx", read_only=True).sheetnames
+    assert {"可达性（小区）", "可达性公平", "可达性洛伦兹曲线", "小区与村庄"} <= set(sheets)
+    table = pd.read_csv(out / "audit_access.csv")
+    assert {"可达性：现状（每千名婴幼儿托位）", "可达性：建议方案实施后", "婴幼儿数（需求）"} <= set(table.columns)
+    np.testing.assert_allclose(table["可达性：现状（每千名婴幼儿托位）"],
+                               tiny_run.access.compounds["access_existing"].round(1))
+    equity = pd.read_csv(out / "audit_access_equity.csv")
+    assert set(equity["情景"]) == {"现状", "建议方案实施后", "全部合规后"}
+    assert "全区合计" in set(equity["乡镇（街道）"])
+    layer = gpd.read_file(out / "audit.gpkg", layer="access")
+    assert len(layer) == len(tiny_run.audit.compounds)
+    np.testing.assert_allclose(layer["access_plan"], tiny_run.access.compounds["access_plan"])
+    lorenz = pd.read_csv(out / "audit_access_lorenz.csv")
+    assert lorenz.groupby("情景")["婴幼儿累计占比"].max().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_comply_plan_is_a_third_scenario(tiny_run):
+    from types import SimpleNamespace
+
+    from siting.access import access_index
+
+    sites = tiny_run.optimize.sites
+    comply = SimpleNamespace(sites=sites.assign(places=sites["places"] * 2))
+    acc = access_index(tiny_run.project, tiny_run.audit, SimpleNamespace(sites=sites, comply=comply))
+    assert acc.scenarios == ["existing", "plan", "comply"]
+    assert (acc.compounds["access_comply"] >= acc.compounds["access_plan"] - 1e-9).all()
+    assert (acc.compounds["access_comply"] > acc.compounds["access_plan"]).any()
+    assert set(acc.equity["scenario"]) == {"existing", "plan", "comply"}
+
+
+def test_catchment_scale_widens_every_kind(tiny_run):
+    from siting.access import access_index
+    from siting.config import load_config
+
+    config = load_config(tiny_run.project.config.path, {"access.decay": "step", "access.catchment_scale": 3.0})
+    wide = access_index(tiny_run.project, tiny_run.audit, None, config)
+    assert wide.scenarios == ["existing"]
+    reached = lambda a: int((a.compounds["access_existing"] > 0).sum())  # noqa: E731
+    assert reached(wide) > reached(tiny_run.access)
+
+
+def test_steps_config_errors_name_the_keys():
+    from siting.access import access_decay
+    from siting.config import load_config
+    from siting.errors import ConfigError
+
+    bad = load_config(None, {"access.decay": "steps", "access.step_bounds": [0.5, 1.0], "access.step_weights": [1.0]})
+    with pytest.raises(ConfigError, match="access.step_bounds and access.step_weights"):
+        access_decay(bad)
+    good = load_config(None, {"access.decay": "steps", "access.step_bounds": [0.5, 1.0],
+                              "access.step_weights": [1.0, 0.5]})
+    assert access_decay(good) == {0.5: 1.0, 1.0: 0.5}
+    assert access_decay(load_config(None)) == "gaussian"
+
+
+def test_cli_access_prints_the_index(tiny_config, tmp_path, capsys):
+    from siting.cli import main
+
+    assert main(["access", "--config", str(tiny_config), "--out", str(tmp_path / "o"), "--no-progress",
+                 "--decay", "step", "-p", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "现状：平均" in out and "建议方案实施后：平均" in out and "全部合规后：平均" in out and "基尼系数" in out
+    assert (tmp_path / "o" / "audit_access.csv").exists()
+    assert main(["--lang", "en", "access", "--config", str(tiny_config), "--out", str(tmp_path / "e"),
+                 "--no-progress", "--method", "3sfca", "-p", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "today: mean" in out and "places per 1,000 children" in out
+    assert "Access: today (places per 1,000 children)" in pd.read_csv(tmp_path / "e" / "audit_access.csv").columns
