@@ -70,6 +70,7 @@ _CHOICES = {
     "catchment.village_weight": ("length", "travel_time"),
     "optimize.model": ("capacitated", "coverage"),
     "optimize.scenario": ("auto", "comply"),
+    "optimize.phase_sites": ("comply", "all"),
     "maps.basemap": ("none", "osm", "tianditu", "amap"),
     "access.method": ("2sfca", "3sfca"),
     "access.decay": ("step", "gaussian", "gravity", "steps"),

@@ -228,6 +228,10 @@ def optimize(project, result: AuditResult, p: int | None = None, budget: float |
             opt.scenario.update(kind="comply", p=s["sites"], status=s["status"], gap=s["gap"], objective=s["served"],
                                 reason=s["reason"], cost=s["cost"])
         opt.gap = remaining_gap(result, opt, opt.comply)
+        if config["optimize.phases"]:
+            from .phases import phased_plan
+
+            opt.phases = phased_plan(opt.comply, result.as_of, result.deadline, config)
     return opt
 
 
@@ -421,4 +425,8 @@ def write_optimize(opt: OptimizeResult, out_dir, lang: str = "zh") -> dict:
         from .plan import write_comply
 
         paths.update(write_comply(opt, out, lang))
+    if opt.phases is not None:
+        from .phases import write_phases
+
+        paths.update(write_phases(opt.phases, out, lang))
     return paths

@@ -153,7 +153,7 @@ def full_compliance(project, result, demand: gpd.GeoDataFrame, candidates: gpd.G
     }
     if status not in ("optimal", "nothing_to_do"):
         log.warning("full compliance: %s (%s)", status, summary["reason"])
-    return ComplyResult(sites, comp, towns, summary, res, cands)
+    return ComplyResult(sites, comp, towns, summary, res, cands, {"matrix": matrix, "flagged": flagged})
 
 
 def _sites(cands, y, amounts, flagged, config: Config) -> gpd.GeoDataFrame:

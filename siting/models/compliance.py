@@ -34,7 +34,7 @@ from siting.models._base import (
 )
 from siting.models.coverage import _groups, _max_flow
 
-__all__ = ["ComplianceCover", "check_modules"]
+__all__ = ["ComplianceCover", "Modular", "check_modules"]
 
 _TOL = 1e-6
 
@@ -59,7 +59,30 @@ class _Arrays:
     minimums: dict  # group label -> places (lowered to what its sites hold)
 
 
-class ComplianceCover:
+class Modular:
+    """Sites of ``capacities`` and ``costs`` split into ``modules`` equal classes."""
+
+    def _set_sites(self, cover, weights, capacities, costs, modules) -> tuple[int, int]:
+        """Check and keep the inputs every modular model shares; returns (n, m)."""
+        self.cover = sp.csr_array(cover, dtype=bool)
+        self.cover.sort_indices()
+        n, m = self.cover.shape
+        self.weights = check_weights(weights, n)
+        self.capacities = check_capacities(capacities, m)
+        self.costs = _vector(costs, m, "costs", "投资", "site")
+        self.modules = np.ones(m, dtype=np.int64) if modules is None else check_modules(modules, m)
+        return n, m
+
+    @property
+    def module_size(self) -> np.ndarray:
+        return self.capacities / self.modules
+
+    @property
+    def module_cost(self) -> np.ndarray:
+        return self.costs / self.modules
+
+
+class ComplianceCover(Modular):
     """Least-cost sites and classes serving every demand point in full within reach.
 
     Parameters
@@ -88,13 +111,7 @@ class ComplianceCover:
     name = "comply"
 
     def __init__(self, cover, weights, capacities, costs, modules=None, group_of=None, min_capacity=None):
-        self.cover = sp.csr_array(cover, dtype=bool)
-        self.cover.sort_indices()
-        n, m = self.cover.shape
-        self.weights = check_weights(weights, n)
-        self.capacities = check_capacities(capacities, m)
-        self.costs = _vector(costs, m, "costs", "投资", "site")
-        self.modules = np.ones(m, dtype=np.int64) if modules is None else check_modules(modules, m)
+        n, m = self._set_sites(cover, weights, capacities, costs, modules)
         self.min_capacity = {k: float(v) for k, v in (min_capacity or {}).items() if float(v) > 0}
         self.group_of = None if group_of is None else np.asarray(group_of, dtype=object)
         if self.min_capacity and (self.group_of is None or len(self.group_of) != m):
@@ -111,14 +128,6 @@ class ComplianceCover:
                    group_of, min_capacity)
 
     # ------------------------------------------------------------------ model
-    @property
-    def module_size(self) -> np.ndarray:
-        return self.capacities / self.modules
-
-    @property
-    def module_cost(self) -> np.ndarray:
-        return self.costs / self.modules
-
     def _arrays(self) -> _Arrays:
         m = self.cover.shape[1]
         keep_empty = bool(self.min_capacity)  # a site reaching no demand may still count for a minimum
