@@ -33,14 +33,14 @@ __all__ = ["write_briefing", "briefing_html", "served_compounds", "budget_fronti
 
 log = logging.getLogger(__name__)
 
-PARAM_SECTIONS = ("policy", "demand", "supply", "standards", "catchment", "optimize")
+PARAM_SECTIONS = ("policy", "demand", "supply", "standards", "catchment", "optimize", "access")
 
 _KIND_SHORT = {"parcel": ("地块新建", "new build"), "kindergarten": ("幼儿园托班", "kindergarten 托班"),
                "health": ("卫生院嵌入", "health centre"), "employer": ("用人单位扩班", "employer"),
                "generated": ("需求聚类点", "demand cluster"), "embedded": ("小区内用房", "room in the compound")}
 _SECTION_TITLES = {"policy": ("政策", "policy"), "demand": ("需求", "demand"), "supply": ("供给", "supply"),
                    "standards": ("国家设置标准", "national standard"), "catchment": ("服务半径", "catchments"),
-                   "optimize": ("选址优化", "optimisation")}
+                   "optimize": ("选址优化", "optimisation"), "access": ("可达性", "access")}
 
 
 def _L(lang: str) -> dict[str, str]:
@@ -463,6 +463,32 @@ def _cards(project, opt, lang: str) -> list[dict]:
     return cards
 
 
+def _access(access, lang: str) -> dict:
+    """One sentence on access before and after the plans, and the Lorenz chart's legend labels."""
+    method = t(f"access.method_{access.settings['method']}", lang)
+    decay = t(f"access.decay_{access.settings['decay']}", lang)
+    unit = t(f"access.unit_{access.settings['demand']}", lang, per=f"{access.settings['per']:,.0f}")
+    rows = {s: access.district(s) for s in access.scenarios}
+    labels = {s: t(f"access.{s}", lang) + (f"（基尼系数 {number(rows[s]['gini'], 2)}）" if lang == "zh"
+                                           else f" (Gini {number(rows[s]['gini'], 2)})") for s in access.scenarios}
+    first, last = rows[access.scenarios[0]], rows[access.scenarios[-1]]
+    means = "，".join(f"{t(f'access.{s}', lang)} {number(rows[s]['access_mean'], 1)}" for s in access.scenarios) \
+        if lang == "zh" else ", ".join(f"{number(rows[s]['access_mean'], 1)} {t(f'access.{s}', lang)}"
+                                        for s in access.scenarios)
+    pct = lambda v: "—" if pd.isna(v) else f"{v:.1%}"  # noqa: E731
+    if lang == "zh":
+        sentence = (f"按{method}（{decay}）沿各小区服务半径计算，按婴幼儿加权的平均可达性（{unit}）为：{means}；"
+                    f"基尼系数由 {number(first['gini'], 3)} 变为 {number(last['gini'], 3)}，"
+                    f"可达性低于目标 {number(access.threshold, 1)} 的婴幼儿占比由 {pct(first['share_below'])} "
+                    f"变为 {pct(last['share_below'])}。")
+    else:
+        sentence = (f"By {method} ({decay} decay) within each compound's catchment along roads, child-weighted mean "
+                    f"access ({unit}) is {means}; the Gini coefficient goes from {number(first['gini'], 3)} to "
+                    f"{number(last['gini'], 3)} and the share of children below the target of "
+                    f"{number(access.threshold, 1)} from {pct(first['share_below'])} to {pct(last['share_below'])}.")
+    return {"sentence": sentence, "labels": labels}
+
+
 def _fmt_param(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -557,8 +583,11 @@ def _env():
                               autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
 
 
-def briefing_html(project, audit, optimize=None, lang: str = "zh") -> str:
+def briefing_html(project, audit, optimize=None, lang: str = "zh", access=None) -> str:
     """The briefing as one self-contained HTML document (charts inline as PNG data URIs).
+
+    With ``access`` (:class:`siting.access.AccessResult`) the proposals section says in one
+    sentence how access and its spread change with the plans, with their Lorenz curves.
 
     Raises :class:`siting.charts.FontMissingError` when no CJK font is installed.
     """
@@ -590,10 +619,14 @@ def briefing_html(project, audit, optimize=None, lang: str = "zh") -> str:
         none = "未运行选址优化。" if lang == "zh" else "The optimisation stage was not run."
         ctx["sites"] = {"head": [], "numeric": set(), "rows": [], "total": [], "lead": none, "note": ""}
         ctx["budget"] = {"head": [], "rows": [], "lead": none}
+    if access is not None:
+        ctx["access"] = _access(access, lang)
+        ctx["charts"]["lorenz"] = _png_uri(charts.lorenz_chart(access.lorenz, ctx["access"]["labels"], lang))
     return _env().get_template("briefing.html.j2").render(**ctx)
 
 
-def write_briefing(project, audit, optimize=None, out_dir="maps", lang: str = "zh", pdf: bool = True) -> dict:
+def write_briefing(project, audit, optimize=None, out_dir="maps", lang: str = "zh", pdf: bool = True,
+                   access=None) -> dict:
     """Write ``briefing.html`` and ``briefing.pdf`` to ``out_dir`` (each atomically).
 
     Parameters
@@ -607,6 +640,8 @@ def write_briefing(project, audit, optimize=None, out_dir="maps", lang: str = "z
     pdf : bool
         Render the PDF too (needs WeasyPrint, the ``pdf`` extra). When WeasyPrint is missing a
         warning is issued and only the HTML is written.
+    access : AccessResult, optional
+        The accessibility index before and after the plans (a sentence and a chart).
 
     Returns
     -------
@@ -614,7 +649,7 @@ def write_briefing(project, audit, optimize=None, out_dir="maps", lang: str = "z
         ``{"briefing_html": Path, "briefing_pdf": Path}`` (the PDF only when written).
     """
     out = Path(out_dir)
-    html = briefing_html(project, audit, optimize, lang)
+    html = briefing_html(project, audit, optimize, lang, access=access)
     paths = {"briefing_html": write_text(out / "briefing.html", html)}
     if not pdf:
         return paths

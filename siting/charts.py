@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import SitingError
 
-__all__ = ["FontMissingError", "find_cjk_font", "chart_rc", "to_png", "township_chart", "coverage_chart",
+__all__ = ["FontMissingError", "find_cjk_font", "chart_rc", "to_png", "township_chart", "coverage_chart", "lorenz_chart",
            "road_segments", "site_map", "FONT_HELP_ZH", "FONT_HELP_EN"]
 
 FONT_HELP_ZH = "未找到中文字体：请运行 scripts/install-system-deps.sh 或安装 fonts-wqy-microhei"
@@ -188,6 +188,38 @@ def coverage_chart(curve, chosen_p: int | None = None, lang: str = "zh", width_m
         handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
         labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
         ax.legend(handles, labels, loc="upper left", fontsize=7.5, frameon=False)
+        return fig
+
+    return _drawn(draw)
+
+
+SCENARIO_STYLES = {"existing": ("#868e96", "-"), "plan": (COLOURS["curve"], "-"), "comply": (COLOURS["meets"], "--")}
+
+
+def lorenz_chart(curves, labels: dict, lang: str = "zh", width_mm: float = 110, height_mm: float = 80):
+    """Lorenz curves of access across children, one per scenario, with the line of equality.
+
+    ``curves`` is ``AccessResult.lorenz`` (``scenario``, ``population_share``, ``access_share``);
+    ``labels`` maps each scenario to its legend text (e.g. "现状（基尼系数 0.91）").
+    """
+    def draw():
+        fig = _figure(width_mm, height_mm)
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, 1], color=COLOURS["target"], linewidth=0.8, linestyle=":",
+                label="完全均等" if lang == "zh" else "perfect equality")
+        for scenario, label in labels.items():
+            part = curves[curves["scenario"] == scenario]
+            if len(part) < 2 or part["access_share"].isna().any():
+                continue
+            colour, style = SCENARIO_STYLES.get(scenario, ("#495057", "-"))
+            ax.plot(part["population_share"], part["access_share"], color=colour, linestyle=style, linewidth=1.6,
+                    label=label)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+        ax.set_xlabel("婴幼儿累计占比（按可达性由低到高）" if lang == "zh" else "cumulative share of children (lowest access first)")
+        ax.set_ylabel("可达托位累计占比" if lang == "zh" else "cumulative share of access")
+        ax.legend(loc="upper left", fontsize=7.5, frameon=False)
         return fig
 
     return _drawn(draw)

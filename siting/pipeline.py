@@ -110,6 +110,6 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
         step("brief")
         from .brief import write_briefing
 
-        result.outputs.update(write_briefing(project, result.audit, result.optimize, out, lang))
+        result.outputs.update(write_briefing(project, result.audit, result.optimize, out, lang, access=result.access))
         bar.update()
     return result

@@ -438,3 +438,27 @@ def test_cli_access_prints_the_index(tiny_config, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "today: mean" in out and "places per 1,000 children" in out
     assert "Access: today (places per 1,000 children)" in pd.read_csv(tmp_path / "e" / "audit_access.csv").columns
+
+
+def test_briefing_states_access_before_and_after(tiny_run):
+    from siting import charts
+    from siting.brief import briefing_html
+    from siting.tables import number
+
+    acc = tiny_run.access
+    html = briefing_html(tiny_run.project, tiny_run.audit, tiny_run.optimize, "zh", access=acc)
+    assert "沿路可达性与公平性" in html and "图3 婴幼儿托育可达性的洛伦兹曲线" in html
+    before, after = acc.district("existing"), acc.district("comply")
+    sentence = html[html.index("按两步移动搜索法（2SFCA）"):].split("</p>")[0]
+    assert "无距离衰减" in sentence  # the tiny run uses access.decay = "step"
+    assert f"现状 {number(before['access_mean'], 1)}" in sentence
+    assert f"由 {number(before['gini'], 3)} 变为 {number(after['gini'], 3)}" in sentence
+    assert f"低于目标 {number(acc.threshold, 1)}" in sentence
+    en = briefing_html(tiny_run.project, tiny_run.audit, tiny_run.optimize, "en", access=acc)
+    assert "Access along roads and how evenly it is spread" in en and "the Gini coefficient goes from" in en
+    assert "沿路可达性" not in briefing_html(tiny_run.project, tiny_run.audit, tiny_run.optimize, "zh")
+    fig = charts.lorenz_chart(acc.lorenz, {"existing": "现状", "plan": "规划"}, "zh")
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 3  # equality, existing, plan
+    part = acc.lorenz[acc.lorenz["scenario"] == "plan"]
+    np.testing.assert_allclose(lines[2].get_ydata(), part["access_share"])
