@@ -61,6 +61,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.service_areas": ("托育设施步行服务范围（{d}）", "Walking service areas of childcare ({d})"),
     "map.sites": ("建议新增托育点位（按优先序）", "Proposed sites (by rank)"),
     "map.legend": ("图例", "Legend"),
+    "map.fullscreen": ("全屏", "Full screen"),
+    "map.fullscreen_exit": ("退出全屏", "Exit full screen"),
     "map.violation": ("黑色粗边框：交付未配套或逾期未整改（违规）", "Thick black outline: delivered without facility or overdue"),
     "map.index_title": ("{name} 托育服务地图", "{name}: childcare maps"),
     "map.index_district": ("全区地图", "District map"),

@@ -41,6 +41,7 @@ from .layers import (
 )
 from .offline import offline_map, save_map
 from .overview import overview_map
+from .screen import add_screen_fit
 
 __all__ = ["district_map", "write_maps", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
            "MAJOR_ROADS", "TOWNSHIP_MARGIN_M"]
@@ -571,6 +572,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
                (PARCEL_COLOUR, _t("parcels", lang), "area"), (SITE_COLOUR, _t("sites", lang), "number"),
                (SERVICE_AREA_COLOUR, _t("service_areas", lang, d="…").replace("（…）", "").replace(" (…)", ""), "line")]
     add_legend(m, _t("legend", lang), legend)
+    add_screen_fit(m, lang)
     m.get_root().header.add_child(Element(_POPUP_CSS))
     m.get_root().header.add_child(Element(f"<title>{escape(_t('audit_title', lang, name=township or project.name))}</title>"))
     return m

@@ -164,13 +164,6 @@ def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None,
         f'<div style="font-size:17px;font-weight:bold">{escape(title)}</div>{lines}{notice}{extra}</div>'
     )
     m.get_root().html.add_child(Element(html))
-    # Leaflet draws popups inside the map pane, under anything fixed over the map; so a popup opened
-    # near the top pans the map until it clears the title box (popups inherit the prototype's options).
-    m.get_root().html.add_child(Element(
-        "<script>window.addEventListener('load', function () {"
-        "var t = document.getElementById('siting-title'); if (!t || !window.L) { return; }"
-        "L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(10, Math.ceil(t.getBoundingClientRect().bottom) + 10);"
-        "});</script>"))
 
 
 def add_osm_attribution(m) -> None:
@@ -209,11 +202,12 @@ def add_legend(m, title: str, items) -> None:
         text = "1" if shape == "number" else ""
         rows.append(f'<div><span style="display:inline-block;{_SWATCH[shape].format(c=colour)};margin-right:6px;'
                     f'vertical-align:middle;box-sizing:content-box">{text}</span>{escape(label)}</div>')
+    # <details>: on a phone the legend folds to its title (siting.maps.screen closes it there).
     html = (
-        '<div id="siting-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;background:rgba(255,255,255,.92);'
-        'padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif;'
-        'max-height:calc(100% - 200px);overflow-y:auto">'
-        f'<div style="font-weight:bold;margin-bottom:4px">{escape(title)}</div>{"".join(rows)}</div>'
+        '<details id="siting-legend" open style="position:fixed;bottom:56px;left:10px;z-index:9999;'
+        'background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);'
+        'font:12px sans-serif;max-height:calc(100% - 200px);overflow-y:auto">'
+        f'<summary>{escape(title)}</summary>{"".join(rows)}</details>'
     )
     m.get_root().html.add_child(Element(html))
 

@@ -293,6 +293,8 @@ def offline_map(location, zoom_start: int = 12, *, max_zoom: int = 18, min_zoom:
 
     m = folium.Map(location=location, zoom_start=zoom_start, tiles=None, **kwargs)
     m.options["max_zoom"] = max_zoom
+    # Quarter zoom steps, so fitting the district to a 390 px phone does not leave half the screen empty.
+    m.options.setdefault("zoom_snap", 0.25)
     if min_zoom is not None:
         m.options["min_zoom"] = min_zoom
     return m

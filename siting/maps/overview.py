@@ -20,6 +20,7 @@ from .layers import (
     base_map,
     childcare_kind_for_map,
 )
+from .screen import add_screen_fit
 
 __all__ = ["overview_map"]
 
@@ -75,4 +76,5 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
     legend += [(FACILITY_COLOURS[k], cc_labels[k]) for k in FACILITY_COLOURS]
     legend += [(HEALTH_COLOUR, "医疗卫生机构" if zh else "Health facility"), (PARCEL_COLOUR, "闲置与低效用地" if zh else "Idle land")]
     add_legend(m, t("map.legend", lang), legend)
+    add_screen_fit(m, lang)
     return m
