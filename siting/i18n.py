@@ -63,6 +63,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.legend": ("图例", "Legend"),
     "map.fullscreen": ("全屏", "Full screen"),
     "map.fullscreen_exit": ("退出全屏", "Exit full screen"),
+    "map.access": ("托育可达性：{scenario}（{unit}）", "Childcare access: {scenario} ({unit})"),
+    "map.access_legend": ("托育可达性（{unit}；在图层列表中勾选显示）", "Childcare access ({unit}; tick it in the layer list)"),
     "map.violation": ("黑色粗边框：交付未配套或逾期未整改（违规）", "Thick black outline: delivered without facility or overdue"),
     "map.index_title": ("{name} 托育服务地图", "{name}: childcare maps"),
     "map.index_district": ("全区地图", "District map"),

@@ -17,6 +17,7 @@ from access.tests import util as access_util
 import siting
 from siting.access import decay_weights, fca2, fca3
 from siting.errors import ModelError
+from tests.browser import browser_page  # noqa: F401  (pytest fixture)
 
 RTOL, ATOL = 1e-9, 1e-12
 
@@ -462,3 +463,52 @@ def test_briefing_states_access_before_and_after(tiny_run):
     assert len(lines) == 3  # equality, existing, plan
     part = acc.lorenz[acc.lorenz["scenario"] == "plan"]
     np.testing.assert_allclose(lines[2].get_ydata(), part["access_share"])
+
+
+def test_access_classes_against_the_target():
+    from siting.maps.district import ACCESS_COLOURS, _access_class, access_classes
+
+    target = 248.4
+    got = [_access_class(v, target) for v in (0.0, 1.0, 124.19, 124.2, 248.39, 248.4, 496.79, 496.8, 1e6)]
+    assert got == [0, 1, 1, 2, 2, 3, 3, 4, 4]
+    labels = [text for _, text in access_classes(target, "zh")]
+    assert labels == ["无可达托位", "低于目标一半（< 124）", "低于目标（124–248）", "达到目标（248–497）", "目标两倍以上（≥ 497）"]
+    assert [c for c, _ in access_classes(target, "en")] == list(ACCESS_COLOURS)
+
+
+COUNT_LAYERS = """
+const c = {};
+map.eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.layer) {
+  const k = l.feature.properties.layer; c[k] = (c[k] || 0) + 1; } });
+return c;
+"""
+
+
+def test_maps_show_the_access_layer_on_request(tiny_run, tmp_path, browser_page):  # noqa: F811
+    from siting.maps import save_map
+    from siting.maps.district import district_map
+
+    acc = tiny_run.access
+    args = (tiny_run.project, tiny_run.audit, tiny_run.optimize)
+    path = save_map(district_map(*args, access=acc), tmp_path / "district.html")
+    with browser_page(path, wait_for="window.L !== undefined") as page:
+        assert page.requests == [] and page.console_errors == [] and page.page_errors == []
+        counts = page.leaflet(COUNT_LAYERS)
+        assert counts["compound"] == 4 and not any(k.startswith("access") for k in counts)  # hidden by default
+        legend = page.evaluate("() => document.querySelector('#siting-legend').innerText")
+        assert "托育可达性（每1,000名婴幼儿托位数；在图层列表中勾选显示）" in legend and "达到目标（248–497）" in legend
+        page.page.locator(".leaflet-control-layers label", has_text="托育可达性：全部合规后").click()
+        assert page.leaflet(COUNT_LAYERS)["access_comply"] == 4
+        assert "access_existing" not in page.leaflet(COUNT_LAYERS)
+        # each compound's class colour follows its access
+        fills = page.leaflet("const f = {}; map.eachLayer(l => { if (l.feature && l.feature.properties.layer === "
+                             "'access_comply') f[l.feature.properties.id] = l.options.fillColor; }); return f;")
+        from siting.maps.district import ACCESS_COLOURS, _access_class
+
+        want = {r.id: ACCESS_COLOURS[_access_class(r.access_comply, acc.threshold)]
+                for r in acc.compounds.itertuples()}
+        assert fills == want
+    town = save_map(district_map(*args, township="乙镇", access=acc), tmp_path / "town.html")
+    with browser_page(town, wait_for="window.L !== undefined") as page:
+        page.page.locator(".leaflet-control-layers label", has_text="托育可达性：现状").click()
+        assert page.leaflet(COUNT_LAYERS)["access_existing"] == int((acc.compounds["township"] == "乙镇").sum())

@@ -43,7 +43,7 @@ from .offline import offline_map, save_map
 from .overview import overview_map
 from .screen import add_screen_fit
 
-__all__ = ["district_map", "write_maps", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
+__all__ = ["district_map", "write_maps", "access_classes", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
            "MAJOR_ROADS", "TOWNSHIP_MARGIN_M"]
 
 # The district map draws only these road classes (and the borders); township maps draw every road.
@@ -58,6 +58,8 @@ FLAG_COLOURS = {"covered": "#2f9e44", "under_served": "#f59f00", "no_facility": 
 VIOLATION_COLOUR = "#000000"
 VIOLATIONS = ("delivered_without_facility", "overdue")
 SITE_COLOUR = "#343a40"
+# Access choropleth, worst first: none in reach, < half the target, < target, ≥ target, ≥ twice it.
+ACCESS_COLOURS = ("#c92a2a", "#f76707", "#fcc419", "#8ce99a", "#2b8a3e")
 SERVICE_AREA_COLOUR = "#339af0"
 
 def _t(key: str, lang: str, **kw) -> str:
@@ -296,6 +298,48 @@ def _compounds_layer(m, compounds: gpd.GeoDataFrame, lang: str, transform) -> No
     _points_layer(m, data, _t("compounds", lang), "compound", styles, transform=transform)
 
 
+def access_classes(threshold: float, lang: str) -> list[tuple[str, str]]:
+    """The choropleth's classes of access as (colour, legend label), worst first, against the target."""
+    zh = lang == "zh"
+    half, t2 = number(threshold / 2, 0), number(threshold * 2, 0)
+    target = number(threshold, 0)
+    labels = (["无可达托位", f"低于目标一半（< {half}）", f"低于目标（{half}–{target}）", f"达到目标（{target}–{t2}）",
+               f"目标两倍以上（≥ {t2}）"] if zh else
+              ["no places in reach", f"below half the target (< {half})", f"below the target ({half}–{target})",
+               f"meets the target ({target}–{t2})", f"twice the target or more (≥ {t2})"])
+    return list(zip(ACCESS_COLOURS, labels))
+
+
+def _access_class(value: float, threshold: float) -> int:
+    if not value > 0:
+        return 0
+    return 1 + int(np.searchsorted([threshold / 2, threshold, 2 * threshold], value, side="right"))
+
+
+def _access_layer(m, access, scenario: str, compounds: gpd.GeoDataFrame, lang: str, transform) -> None:
+    """Compounds coloured by their access in one scenario (a choropleth, hidden until ticked)."""
+    zh = lang == "zh"
+    table = access.compounds.loc[compounds.index]
+    unit = t(f"access.unit_{access.settings['demand']}", lang, per=f"{access.settings['per']:,.0f}")
+    classes = access_classes(access.threshold, lang)
+    styles, rows = {}, []
+    for c in table.itertuples():
+        value = getattr(c, f"access_{scenario}")
+        k = _access_class(value, access.threshold)
+        styles[str(k)] = {"fillColor": classes[k][0], "color": classes[k][0], "fillOpacity": 0.7, "weight": 1,
+                          "opacity": 0.9, "radius": 6}
+        lines = [(t("access." + s, lang), _num(getattr(c, f"access_{s}"), 1)) for s in access.scenarios]
+        lines = [("乡镇（街道）" if zh else "Township", c.township),
+                 ("婴幼儿数" if zh else "Children", _num(c.children, 1)), *lines,
+                 ("目标" if zh else "Target", _num(access.threshold, 1))]
+        rows.append({"_k": str(k), "_popup": _popup(f"{c.name}：{unit}" if zh else f"{c.name}: {unit}", lines, lang),
+                     "_tip": f"{c.name}：{_num(value, 1)}" if zh else f"{c.name}: {_num(value, 1)}"})
+    data = gpd.GeoDataFrame(pd.DataFrame(rows, index=table.index).join(table[["id", "name", "township"]]),
+                            geometry=table.geometry.to_numpy(), crs=table.crs)
+    name = _t("access", lang, scenario=t(f"access.{scenario}", lang), unit=unit)
+    _points_layer(m, data, name, f"access_{scenario}", styles, show=False, transform=transform)
+
+
 def _childcare_layer(m, childcare: gpd.GeoDataFrame, lang: str, transform) -> None:
     zh = lang == "zh"
     kinds = childcare_kind_for_map(childcare)
@@ -480,7 +524,8 @@ def _within(gdf: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
 
 
 def district_map(project, audit, optimize=None, lang: str = "zh", township: str | None = None,
-                 basemap: str | None = None, *, service_areas: gpd.GeoDataFrame | None = None) -> folium.Map:
+                 basemap: str | None = None, *, service_areas: gpd.GeoDataFrame | None = None,
+                 access=None) -> folium.Map:
     """The audit and the proposed sites on one map, for the district or one township.
 
     Parameters
@@ -498,6 +543,9 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
         Default: config ``maps.basemap``. With ``"amap"`` every overlay is shifted to GCJ-02.
     service_areas : GeoDataFrame, optional
         Precomputed :func:`walk_service_areas` (``write_maps`` computes them once for all maps).
+    access : siting.access.AccessResult, optional
+        One choropleth layer of compounds per scenario (today, with the proposal, with full
+        compliance), hidden until ticked in the layer list, with its classes in the legend.
 
     Returns
     -------
@@ -544,6 +592,9 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     _service_area_layer(m, service_areas, lang, transform, clip=clip)
     _parcels_layer(m, _within(project.parcels, clip), lang, transform)
     compounds = audit.compounds if township is None else audit.compounds[audit.compounds["township"] == township]
+    if access is not None:
+        for scenario in access.scenarios:
+            _access_layer(m, access, scenario, compounds, lang, transform)
     _compounds_layer(m, compounds, lang, transform)
     _health_layer(m, _within(project.health, clip), lang, transform)
     _childcare_layer(m, _within(audit.childcare, clip), lang, transform)
@@ -571,6 +622,10 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     legend += [(None, "其他" if zh else "Other"), (HEALTH_COLOUR, _t("health", lang), "hollow"),
                (PARCEL_COLOUR, _t("parcels", lang), "area"), (SITE_COLOUR, _t("sites", lang), "number"),
                (SERVICE_AREA_COLOUR, _t("service_areas", lang, d="…").replace("（…）", "").replace(" (…)", ""), "line")]
+    if access is not None:
+        unit = t(f"access.unit_{access.settings['demand']}", lang, per=f"{access.settings['per']:,.0f}")
+        legend += [(None, _t("access_legend", lang, unit=unit))]
+        legend += [(colour, text, "area") for colour, text in access_classes(access.threshold, lang)]
     add_legend(m, _t("legend", lang), legend)
     add_screen_fit(m, lang)
     m.get_root().header.add_child(Element(_POPUP_CSS))
@@ -619,7 +674,7 @@ def _index_html(project, audit, optimize, files: dict[str, Path], townships: lis
 
 def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str | None = None, *,
                township_maps: bool | None = None, overview: bool = True,
-               service_areas: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
+               service_areas: gpd.GeoDataFrame | None = None, access=None) -> dict[str, Path]:
     """Write every map of a run into ``out_dir``.
 
     Files: ``overview.html`` (every input layer; with ``overview=True``), ``district.html``, one
@@ -638,6 +693,8 @@ def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str
         Default config ``maps.basemap``; ``"none"`` pages work offline.
     service_areas : GeoDataFrame, optional
         Per-facility service areas from :func:`siting.audit.facility_service_areas`, when already computed.
+    access : siting.access.AccessResult, optional
+        Adds the access choropleth layers (hidden by default) to the district and township maps.
 
     Returns
     -------
@@ -652,14 +709,15 @@ def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str
     files: dict[str, Path] = {}
     if overview:
         files["overview"] = save_map(overview_map(project, lang), out / "overview.html")
-    files["district"] = save_map(district_map(project, audit, optimize, lang, basemap=bm.key, service_areas=areas),
+    files["district"] = save_map(district_map(project, audit, optimize, lang, basemap=bm.key, service_areas=areas,
+                                              access=access),
                                  out / "district.html", allow=bm.allow)
     townships = []
     if township_maps:
         for i, name in enumerate(project.townships["name"], start=1):
             key = f"township_{i:02d}"
             files[key] = save_map(district_map(project, audit, optimize, lang, township=str(name), basemap=bm.key,
-                                               service_areas=areas), out / f"{key}.html", allow=bm.allow)
+                                               service_areas=areas, access=access), out / f"{key}.html", allow=bm.allow)
             townships.append((str(name), f"{key}.html"))
     files["index"] = write_text(out / "index.html", _index_html(project, audit, optimize, files, townships, lang, bm))
     return files
