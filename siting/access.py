@@ -31,6 +31,7 @@ from .config import Config
 from .crs import WGS84
 from .equity import equity_table, lorenz
 from .errors import ConfigError, ModelError
+from .i18n import t
 from .models._base import CostMatrix, _vector
 
 __all__ = ["DECAYS", "SCENARIOS", "AccessResult", "decay_weights", "fca2", "fca3", "access_index", "access_decay",
@@ -295,6 +296,12 @@ class AccessResult:
     scenarios: list
     threshold: float
     settings: dict = field(default_factory=dict)
+
+    def unit(self, lang: str = "zh") -> str:
+        """The index's unit for people, e.g. 每千名婴幼儿托位数 / places per 1,000 children."""
+        per = self.settings["per"]
+        text = "千" if lang == "zh" and per == 1000 else f"{per:,.0f}"
+        return t(f"access.unit_{self.settings['demand']}", lang, per=text)
 
     def district(self, scenario: str) -> dict:
         """The district row of :attr:`equity` for one scenario, as a dict."""

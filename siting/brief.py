@@ -467,7 +467,7 @@ def _access(access, lang: str) -> dict:
     """One sentence on access before and after the plans, and the Lorenz chart's legend labels."""
     method = t(f"access.method_{access.settings['method']}", lang)
     decay = t(f"access.decay_{access.settings['decay']}", lang)
-    unit = t(f"access.unit_{access.settings['demand']}", lang, per=f"{access.settings['per']:,.0f}")
+    unit = access.unit(lang)
     rows = {s: access.district(s) for s in access.scenarios}
     labels = {s: t(f"access.{s}", lang) + (f"（基尼系数 {number(rows[s]['gini'], 2)}）" if lang == "zh"
                                            else f" (Gini {number(rows[s]['gini'], 2)})") for s in access.scenarios}
@@ -477,7 +477,7 @@ def _access(access, lang: str) -> dict:
                                         for s in access.scenarios)
     pct = lambda v: "—" if pd.isna(v) else f"{v:.1%}"  # noqa: E731
     if lang == "zh":
-        sentence = (f"按{method}（{decay}）沿各小区服务半径计算，按婴幼儿加权的平均可达性（{unit}）为：{means}；"
+        sentence = (f"按{method}、{decay}，沿各小区服务半径计算，按婴幼儿加权的平均可达性（{unit}）为：{means}；"
                     f"基尼系数由 {number(first['gini'], 3)} 变为 {number(last['gini'], 3)}，"
                     f"可达性低于目标 {number(access.threshold, 1)} 的婴幼儿占比由 {pct(first['share_below'])} "
                     f"变为 {pct(last['share_below'])}。")

@@ -171,7 +171,7 @@ def _cmd_access(args) -> int:
     result = run(args.config, args.out, lang=args.lang, stages=("audit", "optimize", "access"), overrides=overrides,
                  progress=not args.no_progress)
     acc = result.access
-    unit = t(f"access.unit_{acc.settings['demand']}", args.lang, per=f"{acc.settings['per']:,.0f}")
+    unit = acc.unit(args.lang)
     for scenario in acc.scenarios:
         row = acc.district(scenario)
         print(t("access.summary", args.lang, scenario=t(f"access.{scenario}", args.lang), unit=unit,

@@ -29,7 +29,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "access.decay_step": ("无距离衰减", "no"),
     "access.decay_gaussian": ("高斯距离衰减", "Gaussian"),
     "access.decay_gravity": ("重力型距离衰减", "gravity"),
-    "access.decay_steps": ("分段距离衰减，E2SFCA", "stepped (E2SFCA)"),
+    "access.decay_steps": ("分段距离衰减（E2SFCA）", "stepped (E2SFCA)"),
     "access.summary": ("{scenario}：平均 {mean}（{unit}），基尼系数 {gini}，低于目标 {threshold} 的婴幼儿占 {below}",
                        "{scenario}: mean {mean} ({unit}), Gini {gini}, {below} of children below the target {threshold}"),
     "validate.ok": ("检查通过：{n} 个图层，未发现错误。", "All checks passed: {n} layers, no errors."),

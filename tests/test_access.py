@@ -451,7 +451,8 @@ def test_briefing_states_access_before_and_after(tiny_run):
     assert "沿路可达性与公平性" in html and "图3 婴幼儿托育可达性的洛伦兹曲线" in html
     before, after = acc.district("existing"), acc.district("comply")
     sentence = html[html.index("按两步移动搜索法（2SFCA）"):].split("</p>")[0]
-    assert "无距离衰减" in sentence  # the tiny run uses access.decay = "step"
+    assert sentence.startswith("按两步移动搜索法（2SFCA）、无距离衰减，")  # the tiny run uses access.decay = "step"
+    assert "（每千名婴幼儿托位数）" in sentence
     assert f"现状 {number(before['access_mean'], 1)}" in sentence
     assert f"由 {number(before['gini'], 3)} 变为 {number(after['gini'], 3)}" in sentence
     assert f"低于目标 {number(acc.threshold, 1)}" in sentence
@@ -496,7 +497,7 @@ def test_maps_show_the_access_layer_on_request(tiny_run, tmp_path, browser_page)
         counts = page.leaflet(COUNT_LAYERS)
         assert counts["compound"] == 4 and not any(k.startswith("access") for k in counts)  # hidden by default
         legend = page.evaluate("() => document.querySelector('#siting-legend').innerText")
-        assert "托育可达性（每1,000名婴幼儿托位数；在图层列表中勾选显示）" in legend and "达到目标（248–497）" in legend
+        assert "托育可达性（每千名婴幼儿托位数；在图层列表中勾选显示）" in legend and "达到目标（248–497）" in legend
         page.page.locator(".leaflet-control-layers label", has_text="托育可达性：全部合规后").click()
         assert page.leaflet(COUNT_LAYERS)["access_comply"] == 4
         assert "access_existing" not in page.leaflet(COUNT_LAYERS)

@@ -320,7 +320,7 @@ def _access_layer(m, access, scenario: str, compounds: gpd.GeoDataFrame, lang: s
     """Compounds coloured by their access in one scenario (a choropleth, hidden until ticked)."""
     zh = lang == "zh"
     table = access.compounds.loc[compounds.index]
-    unit = t(f"access.unit_{access.settings['demand']}", lang, per=f"{access.settings['per']:,.0f}")
+    unit = access.unit(lang)
     classes = access_classes(access.threshold, lang)
     styles, rows = {}, []
     for c in table.itertuples():
@@ -623,7 +623,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
                (PARCEL_COLOUR, _t("parcels", lang), "area"), (SITE_COLOUR, _t("sites", lang), "number"),
                (SERVICE_AREA_COLOUR, _t("service_areas", lang, d="…").replace("（…）", "").replace(" (…)", ""), "line")]
     if access is not None:
-        unit = t(f"access.unit_{access.settings['demand']}", lang, per=f"{access.settings['per']:,.0f}")
+        unit = access.unit(lang)
         legend += [(None, _t("access_legend", lang, unit=unit))]
         legend += [(colour, text, "area") for colour, text in access_classes(access.threshold, lang)]
     add_legend(m, _t("legend", lang), legend)
