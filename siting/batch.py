@@ -40,7 +40,6 @@ import contextlib
 import csv
 import datetime as dt
 import hashlib
-import html
 import json
 import logging
 import math
@@ -52,6 +51,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import escape
 from .errors import ConfigError, DataError, SitingError
 from .output import write_text
 from .tables import COLUMNS
@@ -607,9 +607,9 @@ def _popup_html(row: dict, lang: str) -> str:
             v = f"{v:,.0f}"
         elif isinstance(v, int):
             v = f"{v:,}"
-        cells.append(f"<tr><th style='text-align:left;padding-right:6px'>{html.escape(SUMMARY_COLUMNS[c][idx])}</th>"
-                     f"<td>{html.escape(str(v))}</td></tr>")
-    return f"<b>{html.escape(str(row['name']))}</b><table>{''.join(cells)}</table>"
+        cells.append(f"<tr><th style='text-align:left;padding-right:6px'>{escape.html(SUMMARY_COLUMNS[c][idx])}</th>"
+                     f"<td>{escape.html(str(v))}</td></tr>")
+    return escape.Markup(f"<b>{escape.html(str(row['name']))}</b><table>{''.join(cells)}</table>")
 
 
 def write_index_map(summary: pd.DataFrame, path: Path, lang: str = "zh", target: float = 4.72) -> Path:
@@ -618,6 +618,7 @@ def write_index_map(summary: pd.DataFrame, path: Path, lang: str = "zh", target:
     import shapely
     from shapely.geometry import shape
 
+    from .maps.layers import Bind
     from .maps.offline import offline_map, save_map
 
     rows = summary.to_dict("records")
@@ -629,23 +630,22 @@ def write_index_map(summary: pd.DataFrame, path: Path, lang: str = "zh", target:
     m = offline_map(((miny + maxy) / 2, (minx + maxx) / 2), zoom_start=9, control_scale=True)
     for r, geom in shapes:
         colour = _colour(r, target)
-        folium.GeoJson(
-            {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(geom)},
-            name=str(r["name"]),
+        layer = folium.GeoJson(
+            {"type": "Feature", "properties": {"layer": "district"}, "geometry": shapely.geometry.mapping(geom)},
             style_function=lambda _f, c=colour: {"color": "#333333", "weight": 1.5, "fillColor": c, "fillOpacity": 0.6},
-            tooltip=str(r["name"]),
-            popup=folium.Popup(_popup_html(r, lang), max_width=360),
-        ).add_to(m)
+        )
+        layer.add_child(Bind(_popup_html(r, lang), str(r["name"]), max_width=360))
+        layer.add_to(m)
     if shapes:
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     title, labels, note = _LEGEND[lang]
     colours = ("#1a9850", "#fee08b", "#fc8d59", "#d73027", "#9e9e9e")
     items = "".join(f"<div><span style='display:inline-block;width:12px;height:12px;background:{c};margin-right:4px'>"
-                    f"</span>{html.escape(lab)}</div>" for c, lab in zip(colours, labels))
+                    f"</span>{escape.html(lab)}</div>" for c, lab in zip(colours, labels))
     synthetic = any(bool(r.get("synthetic")) for r in rows)
     legend = (f"<div style='position:fixed;bottom:24px;right:12px;z-index:1000;background:white;padding:8px;"
-              f"border:1px solid #999;font:12px sans-serif'><b>{html.escape(title.format(t=target))}</b>{items}"
-              + (f"<div style='margin-top:4px;color:#b00'>{html.escape(note)}</div>" if synthetic else "") + "</div>")
+              f"border:1px solid #999;font:12px sans-serif'><b>{escape.html(title.format(t=target))}</b>{items}"
+              + (f"<div style='margin-top:4px;color:#b00'>{escape.html(note)}</div>" if synthetic else "") + "</div>")
     m.get_root().html.add_child(folium.Element(legend))
     return save_map(m, path)
 
@@ -662,14 +662,14 @@ def write_index(summary: pd.DataFrame, path: Path, lang: str = "zh") -> Path:
                                               "sites")] + ["地图" if zh else "Maps"]
     body = []
     for r in summary.to_dict("records"):
-        links = " · ".join(f"<a href='{html.escape(h)}'>{html.escape(Path(h).stem)}</a>" for h in _list(r.get("html")))
+        links = " · ".join(f"<a href='{escape.html(h)}'>{escape.html(Path(h).stem)}</a>" for h in _list(r.get("html")))
         if r.get("status") == "failed":
-            links = f"<span style='color:#b00'>{html.escape(str(r.get('error') or ''))}</span>"
+            links = f"<span style='color:#b00'>{escape.html(str(r.get('error') or ''))}</span>"
 
         def fmt(v, nd=0):
             return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):,.{nd}f}"
 
-        cells = [html.escape(str(r["name"])), html.escape(_STATUS.get(r["status"], (r["status"],) * 2)[idx]),
+        cells = [escape.html(str(r["name"])), escape.html(_STATUS.get(r["status"], (r["status"],) * 2)[idx]),
                  fmt(r.get("population")), fmt(r.get("places_per_1000"), 2), fmt(r.get("gap")),
                  fmt(r.get("flagged_compounds")), fmt(r.get("sites")), links]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
@@ -683,6 +683,6 @@ def write_index(summary: pd.DataFrame, path: Path, lang: str = "zh") -> Path:
     page = (f"<!DOCTYPE html><html lang='{'zh-CN' if zh else 'en'}'><head><meta charset='utf-8'><title>{title}</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>"
-            f"<h1>{title}</h1>{note}{links}<table><tr>{''.join(f'<th>{html.escape(h)}</th>' for h in head)}</tr>"
+            f"<h1>{title}</h1>{note}{links}<table><tr>{''.join(f'<th>{escape.html(h)}</th>' for h in head)}</tr>"
             f"{''.join(body)}</table></body></html>\n")
     return write_text(path, page)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, charts
+from .escape import css_string
 from .i18n import t, texts
 from .output import atomic_path, write_text
 from .tables import VALUES, label, money, number
@@ -570,12 +571,6 @@ def _methods(project, lang: str) -> list[str]:
 # ----------------------------------------------------------------------------- rendering
 
 
-def _css_string(text: str) -> str:
-    """A CSS string literal (for ``content:``), safe inside a <style> element."""
-    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ")
-    return f'"{out}"'
-
-
 def _env():
     import jinja2
 
@@ -607,8 +602,8 @@ def briefing_html(project, audit, optimize=None, lang: str = "zh", access=None) 
         "params": _params(project.config, lang), "methods": _methods(project, lang), "cards": [],
     }
     meta = ctx["m"]
-    ctx["running"] = {"title": _css_string(f"{meta['district']} · {L['short_title']}"),
-                      "demo": _css_string(L["demo_mark"]) if meta["demo"] else "none"}
+    ctx["running"] = {"title": css_string(f"{meta['district']} · {L['short_title']}"),
+                      "demo": css_string(L["demo_mark"]) if meta["demo"] else "none"}
     if optimize is not None:
         ctx["sites"] = _sites(project, optimize, lang)
         ctx["budget"] = _budget(project, optimize, lang)

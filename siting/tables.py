@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .escape import FORMULA_START, cell
 from .output import atomic_path
 from .schema import LABELS
 
@@ -238,17 +239,37 @@ def localise(df: pd.DataFrame, lang: str = "zh", drop_english: bool = True) -> p
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """CSV in UTF-8 with BOM, which Excel on Chinese Windows opens correctly."""
+    """CSV in UTF-8 with BOM, which Excel on Chinese Windows opens correctly.
+
+    Text that a spreadsheet would run as a formula (``=HYPERLINK(…)``) gets a leading apostrophe
+    (:func:`siting.escape.cell`), which Excel and WPS read as "this cell is text".
+    """
+    out = df.copy()
+    out.columns = [cell(c) for c in out.columns]
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_datetime64_any_dtype(out[col])):
+            out[col] = out[col].map(cell).astype(object)
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+        out.to_csv(tmp, index=False, encoding="utf-8-sig")
     return Path(path)
 
 
 def write_excel(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Sheets of an XLSX workbook; text is always stored as text, never as a formula.
+
+    openpyxl stores any string starting with ``=`` as a formula. Such cells (and every cell
+    starting with a character of :data:`siting.escape.FORMULA_START`) are written as strings with
+    Excel's quote-prefix style, so Excel and WPS show the text as it is and keep it text when edited.
+    """
     with atomic_path(path) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
             for name, df in sheets.items():
                 df.to_excel(xl, sheet_name=name[:31], index=False)
+                for row in xl.sheets[name[:31]].iter_rows():
+                    for c in row:
+                        if isinstance(c.value, str) and c.value.startswith(FORMULA_START):
+                            c.data_type = "s"
+                            c.quotePrefix = True
     return Path(path)
 
 

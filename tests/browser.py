@@ -2,7 +2,8 @@
 
 Not a test module: a helper for tests that need a real browser (offline maps, reports).
 
-* ``open_page(path)`` is a context manager yielding a :class:`Page`; the ``browser_page``
+* ``open_page(path)`` is a context manager yielding a :class:`Page` (``chromium()`` yields an
+  ``open`` of the same kind that shares one browser between pages); the ``browser_page``
   pytest fixture is the same with a skip when Chromium is missing. Import both with
   ``from tests.browser import browser_page, open_page`` (a fixture must be imported into the
   test module to be found).
@@ -11,7 +12,8 @@ Not a test module: a helper for tests that need a real browser (offline maps, re
   offline: Chromium's own net log also shows its background update pings, which are not the
   page's doing.
 * Console errors and uncaught page errors are collected in ``Page.console_errors`` and
-  ``Page.page_errors``.
+  ``Page.page_errors``; the messages of ``alert``/``confirm``/``prompt`` dialogs (dismissed) in
+  ``Page.dialogs``.
 
 Chromium comes from Debian (``scripts/install-system-deps.sh``); we never run
 ``playwright install``, which downloads a browser from the internet.
@@ -78,12 +80,15 @@ class Page:
         Text of ``console.error`` messages (including failed resource loads).
     page_errors : list of str
         Uncaught JavaScript exceptions.
+    dialogs : list of str
+        Messages of the dialogs the page opened (each was dismissed).
     """
 
     page: Any
     requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
     def evaluate(self, expression: str, arg: Any = None) -> Any:
         """Value of a JS expression or ``arg => …`` function in the page."""
@@ -129,6 +134,24 @@ class Page:
 
 
 @contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for many pages: yields ``open(path, **kw)``, used like :func:`open_page`.
+
+    Launching Chromium costs seconds; tests that open a dozen pages share one browser (each page
+    still gets its own context, so nothing carries over between pages).
+    """
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield lambda path, **kw: _open(browser, path, **kw)
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
 def open_page(
     path: str | os.PathLike,
     *,
@@ -154,43 +177,46 @@ def open_page(
     ------
     Page
     """
-    require_chromium()
-    from playwright.sync_api import sync_playwright
+    with chromium() as open_, open_(path, width=width, height=height, wait_for=wait_for, settle_ms=settle_ms) as page:
+        yield page
 
+
+@contextlib.contextmanager
+def _open(browser, path, *, width: int = 1200, height: int = 800, wait_for: str | None = None,
+          settle_ms: int = 300) -> Iterator[Page]:
     url = Path(path).resolve().as_uri()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
-            result = Page(page=None)
+    context = browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
+    try:
+        result = Page(page=None)
 
-            def route(r):
-                if r.request.url.startswith(_LOCAL_SCHEMES):
-                    r.continue_()
-                else:
-                    result.requests.append(r.request.url)
-                    r.abort()
+        def route(r):
+            if r.request.url.startswith(_LOCAL_SCHEMES):
+                r.continue_()
+            else:
+                result.requests.append(r.request.url)
+                r.abort()
 
-            # On the context, so popups, iframes and workers of the page are covered too.
-            context.route("**/*", route)
-            page = context.new_page()
-            result.page = page
-            # A request may bypass routing (e.g. a preconnect); log those too, once.
-            page.on(
-                "request",
-                lambda req: None
-                if req.url.startswith(_LOCAL_SCHEMES) or req.url in result.requests
-                else result.requests.append(req.url),
-            )
-            page.on("console", lambda msg: msg.type == "error" and result.console_errors.append(msg.text))
-            page.on("pageerror", lambda err: result.page_errors.append(str(err)))
-            page.goto(url, wait_until="load")
-            if wait_for:
-                page.wait_for_function(wait_for, timeout=10_000)
-            page.wait_for_timeout(settle_ms)
-            yield result
-        finally:
-            browser.close()
+        # On the context, so popups, iframes and workers of the page are covered too.
+        context.route("**/*", route)
+        page = context.new_page()
+        result.page = page
+        # A request may bypass routing (e.g. a preconnect); log those too, once.
+        page.on(
+            "request",
+            lambda req: None
+            if req.url.startswith(_LOCAL_SCHEMES) or req.url in result.requests
+            else result.requests.append(req.url),
+        )
+        page.on("console", lambda msg: msg.type == "error" and result.console_errors.append(msg.text))
+        page.on("pageerror", lambda err: result.page_errors.append(str(err)))
+        page.on("dialog", lambda d: (result.dialogs.append(d.message), d.dismiss()))
+        page.goto(url, wait_until="load")
+        if wait_for:
+            page.wait_for_function(wait_for, timeout=10_000)
+        page.wait_for_timeout(settle_ms)
+        yield result
+    finally:
+        context.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 import folium
@@ -23,6 +22,7 @@ from branca.element import Element
 
 from ..crs import wgs84_to_gcj02, xy_conversion
 from ..errors import ConfigError
+from ..escape import Markup, html
 from ..i18n import t
 from ..output import write_text
 from ..schema import LABELS
@@ -32,12 +32,14 @@ from .layers import (
     FACILITY_KIND_LABELS,
     HEALTH_COLOUR,
     PARCEL_COLOUR,
+    Bind,
     _round_coords,
     add_legend,
     add_osm_attribution,
     add_roads,
     add_title,
     childcare_kind_for_map,
+    feature_group,
 )
 from .offline import offline_map, save_map
 from .overview import overview_map
@@ -155,15 +157,14 @@ def _money(v, lang: str) -> str:
     return f"{text} 万元" if lang == "zh" else f"CNY {text}"
 
 
-def _popup(title: str, rows, lang: str) -> str:
+def _popup(title: str, rows, lang: str) -> Markup:
     """Popup HTML: a bold title and a two-column table; rows with an empty value are left out.
 
-    Styling lives once in the page (``_POPUP_CSS``), not in every popup: the district map has
-    hundreds of them.
+    Values are text (escaped) or :class:`~siting.escape.Markup` (kept). Styling lives once in the
+    page (``_POPUP_CSS``), not in every popup: the district map has hundreds of them.
     """
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{v if isinstance(v, _Html) else escape(str(v))}</td></tr>"
-                   for k, v in rows if not missing(v) and str(v) != "")
-    return f'<div class="sp"><b>{escape(title)}</b><table>{body}</table></div>'
+    body = "".join(f"<tr><th>{html(k)}</th><td>{html(v)}</td></tr>" for k, v in rows if not missing(v) and str(v) != "")
+    return Markup(f'<div class="sp"><b>{html(title)}</b><table>{body}</table></div>')
 
 
 _POPUP_CSS = ("<style>div.leaflet-container{background:#f4f3ee}"
@@ -172,12 +173,8 @@ _POPUP_CSS = ("<style>div.leaflet-container{background:#f4f3ee}"
               "</style>")
 
 
-class _Html(str):
-    """A popup value that is already HTML."""
-
-
-def _chip(colour: str, text: str) -> _Html:
-    return _Html(f'<b style="color:{colour}">{escape(text)}</b>')
+def _chip(colour: str, text: str) -> Markup:
+    return Markup(f'<b style="color:{html(colour)}">{html(text)}</b>')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +188,7 @@ def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: 
     Every feature carries ``properties.layer`` so tests and scripts can count features by layer.
     Point features are drawn as circle markers (``styles`` may set ``radius``).
     """
-    group = folium.FeatureGroup(name=name, show=show)
+    group = feature_group(name, show=show)
     if len(gdf):
         keep = [c for c in gdf.columns if c in ("id", "name", "township", "flag", "compliance", "rank", "kind",
                                                 "_k", "_popup", "_tip")]
@@ -199,6 +196,9 @@ def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: 
                                 crs=gdf.crs)
         for c in keep:
             data[c] = data[c].map(lambda v: None if missing(v) else (v if isinstance(v, (int, float)) else str(v)))
+        for c in ("_popup", "_tip"):  # shown as HTML: text is escaped here, Markup kept
+            if c in gdf:
+                data[c] = gdf[c].map(lambda v: None if missing(v) else str(html(v))).to_numpy()
         data.insert(0, "layer", layer)
         folium.GeoJson(
             data.__geo_interface__,
@@ -406,7 +406,7 @@ def _parcels_layer(m, parcels: gpd.GeoDataFrame, lang: str, transform) -> None:
 def _service_area_layer(m, areas: gpd.GeoDataFrame, lang: str, transform, clip=None) -> None:
     ds = sorted(int(d) for d in areas["threshold"]) if len(areas) else []
     label = "/".join(str(d) for d in ds) + (" 米" if lang == "zh" else " m")
-    group = folium.FeatureGroup(name=_t("service_areas", lang, d=label), show=False)
+    group = feature_group(_t("service_areas", lang, d=label), show=False)
     if len(areas):
         geoms = areas.geometry.to_numpy()
         if clip is not None:
@@ -431,7 +431,7 @@ def _service_area_layer(m, areas: gpd.GeoDataFrame, lang: str, transform, clip=N
 
 def _sites_layer(m, sites: gpd.GeoDataFrame, lang: str, transform) -> None:
     zh = lang == "zh"
-    group = folium.FeatureGroup(name=_t("sites", lang), show=True)
+    group = feature_group(_t("sites", lang), show=True)
     pts = _round_coords(np.asarray(sites.geometry.values), transform=transform) if len(sites) else []
     for s, pt in zip(sites.itertuples(index=False), pts):
         rank = int(s.rank)
@@ -457,8 +457,9 @@ def _sites_layer(m, sites: gpd.GeoDataFrame, lang: str, transform) -> None:
                   f"font:bold 12px/{size - 6}px sans-serif;text-align:center;box-shadow:0 1px 3px rgba(0,0,0,.5)\">"
                   f"{rank}</div>"),
             icon_size=(size, size), icon_anchor=(size // 2, size // 2), class_name="siting-site-icon")
-        folium.Marker([pt.y, pt.x], icon=icon, popup=folium.Popup(_popup(title, table, lang), max_width=380),
-                      tooltip=title, z_index_offset=1000).add_to(group)
+        marker = folium.Marker([pt.y, pt.x], icon=icon, z_index_offset=1000)
+        marker.add_child(Bind(_popup(title, table, lang), title))
+        marker.add_to(group)
     group.add_to(m)
 
 
@@ -471,7 +472,7 @@ def _township_labels(m, townships: gpd.GeoDataFrame, transform, highlight: str |
         folium.Marker([pt.y, pt.x], interactive=False, icon=folium.DivIcon(
             html=(f'<div class="siting-town-label" style="transform:translate(-50%,-50%);white-space:nowrap;'
                   f"font:{weight} 14px sans-serif;color:{colour};text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff\">"
-                  f"{escape(str(name))}</div>"), icon_size=(0, 0), class_name="siting-label")).add_to(group)
+                  f"{html(str(name))}</div>"), icon_size=(0, 0), class_name="siting-label")).add_to(group)
     group.add_to(m)
 
 
@@ -493,7 +494,7 @@ def _borders(m, project, lang: str, transform, township: str | None) -> None:
         features.insert(0, {"type": "Feature", "properties": {"layer": "mask", "_c": "#868e96", "_w": 0, "_d": None,
                                                              "_f": 0.28},
                             "geometry": shapely.geometry.mapping(_round_coords(mask, transform=transform))})
-    group = folium.FeatureGroup(name=_t("townships", lang), show=True)
+    group = feature_group(_t("townships", lang), show=True)
     folium.GeoJson({"type": "FeatureCollection", "features": features}, interactive=False,
                    style_function=lambda f: {"color": f["properties"]["_c"], "weight": f["properties"]["_w"],
                                              "dashArray": f["properties"]["_d"], "fill": "_f" in f["properties"],
@@ -629,7 +630,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     add_legend(m, _t("legend", lang), legend)
     add_screen_fit(m, lang)
     m.get_root().header.add_child(Element(_POPUP_CSS))
-    m.get_root().header.add_child(Element(f"<title>{escape(_t('audit_title', lang, name=township or project.name))}</title>"))
+    m.get_root().header.add_child(Element(f"<title>{html(_t('audit_title', lang, name=township or project.name))}</title>"))
     return m
 
 
@@ -643,32 +644,32 @@ def _index_html(project, audit, optimize, files: dict[str, Path], townships: lis
     sites = optimize.sites if optimize is not None else None
     title = _t("index_title", lang, name=project.name)
     date = project.config["project.data_date"] or "—"
-    demo = f'<p class="demo">{escape(_t("demo", lang))}</p>' if project.demo else ""
+    demo = f'<p class="demo">{html(_t("demo", lang))}</p>' if project.demo else ""
     district = audit.townships[audit.townships["kind"] == "district"]
     total = {"per": float(district["places_per_1000"].iloc[0]) if len(district) else float("nan"),
              "target": float(district["target_per_1000"].iloc[0]) if len(district) else float("nan"),
              "flagged": int(district["flagged_compounds"].iloc[0]) if len(district) else 0,
              "sites": len(sites) if sites is not None else 0}
-    items = [f'<li><a href="district.html">{escape(_t("index_district", lang))}</a> — '
-             f'{escape(_t("summary", lang, **total))}</li>']
+    items = [f'<li><a href="district.html">{html(_t("index_district", lang))}</a> — '
+             f'{html(_t("summary", lang, **total))}</li>']
     if "overview" in files:
-        items.append(f'<li><a href="overview.html">{escape(_t("index_overview", lang))}</a></li>')
+        items.append(f'<li><a href="overview.html">{html(_t("index_overview", lang))}</a></li>')
     rows = "".join(
-        f'<li><a href="{escape(fname)}">{escape(name)}</a> — '
-        f'{escape(_t("summary", lang, **_township_stats(audit, name, sites)))}</li>'
+        f'<li><a href="{html(fname)}">{html(name)}</a> — '
+        f'{html(_t("summary", lang, **_township_stats(audit, name, sites)))}</li>'
         for name, fname in townships)
-    online = f'<p>{escape(_t("index_online", lang, basemap=bm.label))}</p>' if bm.online else \
-        f'<p>{escape(_t("index_note", lang))}</p>'
+    online = f'<p>{html(_t("index_online", lang, basemap=bm.label))}</p>' if bm.online else \
+        f'<p>{html(_t("index_note", lang))}</p>'
     return (
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html(title)}</title>'
         "<style>body{font:15px/1.6 sans-serif;max-width:860px;margin:24px auto;padding:0 16px;color:#212529}"
         "h1{font-size:22px}h2{font-size:17px;margin-top:20px}.demo{color:#c92a2a;font-weight:bold}"
         "li{margin:4px 0}a{color:#1864ab}.meta{color:#555;font-size:13px}</style></head><body>"
-        f"<h1>{escape(title)}</h1>{demo}"
-        f'<p class="meta">{escape(_t("audit_data_date", lang, date=date, as_of=str(audit.as_of)[:10]))}</p>{online}'
+        f"<h1>{html(title)}</h1>{demo}"
+        f'<p class="meta">{html(_t("audit_data_date", lang, date=date, as_of=str(audit.as_of)[:10]))}</p>{online}'
         f"<ul>{''.join(items)}</ul>"
-        f'<h2>{escape(_t("index_townships", lang))}</h2><ul id="townships">{rows}</ul></body></html>\n'
+        f'<h2>{html(_t("index_townships", lang))}</h2><ul id="townships">{rows}</ul></body></html>\n'
     )
 
 

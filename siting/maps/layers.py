@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
-from html import escape
 
 import folium
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from folium.template import Template
 
+from ..escape import html, js
 from ..network.lines import road_lines
 from .offline import offline_map
 
-__all__ = ["COMPOUND_COLOURS", "FACILITY_COLOURS", "FACILITY_KIND_LABELS", "HEALTH_COLOUR", "PARCEL_COLOUR", "ROAD_STYLE",
-           "add_layer", "add_legend", "add_osm_attribution", "add_roads", "add_title", "base_map", "childcare_kind_for_map"]
+__all__ = ["Bind", "COMPOUND_COLOURS", "FACILITY_COLOURS", "FACILITY_KIND_LABELS", "HEALTH_COLOUR", "PARCEL_COLOUR", "ROAD_STYLE",
+           "add_layer", "add_legend", "add_osm_attribution", "add_roads", "add_title", "base_map", "childcare_kind_for_map",
+           "feature_group"]
 
 # Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
 ROAD_STYLE = {
@@ -43,6 +45,35 @@ FACILITY_KIND_LABELS = {
 HEALTH_COLOUR = "#e64980"
 PARCEL_COLOUR = "#a0522d"
 COMPOUND_COLOURS = {"compound": "#4263eb", "village": "#845ef7"}
+
+
+class Bind(MacroElement):
+    """A popup and a hover label for one marker or layer, from HTML passed as JSON values.
+
+    folium's own ``Popup`` and ``Tooltip`` paste their text into JavaScript template literals,
+    where a backtick, ``${…}`` or ``</script>`` in a name breaks the page or runs code. Here the
+    HTML goes through :func:`siting.escape.html` (plain text is escaped, ``Markup`` kept) and
+    reaches the script only as :func:`siting.escape.js` values.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}{% if this.popup %}.bindPopup({{ this.popup }}, {maxWidth: {{ this.max_width }}}){% endif %}
+        {%- if this.tooltip %}.bindTooltip({{ this.tooltip }}, {sticky: true}){% endif %};
+        {% endmacro %}
+    """)
+
+    def __init__(self, popup=None, tooltip=None, max_width: int = 380):
+        super().__init__()
+        self._name = "Bind"
+        self.popup = js(str(html(popup))) if popup is not None else None
+        self.tooltip = js(str(html(tooltip))) if tooltip is not None else None
+        self.max_width = int(max_width)
+
+
+def feature_group(name: str, **kwargs) -> folium.FeatureGroup:
+    """A layer for the layer list, whose label Leaflet shows as HTML: the name is escaped."""
+    return folium.FeatureGroup(name=html(name), **kwargs)
 
 
 def _round_coords(geom, ndigits: int = 5, transform=None):
@@ -107,7 +138,7 @@ def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道
         width, colour = ROAD_STYLE.get(cls, _OTHER_ROAD)
         features.append({"type": "Feature", "properties": {"highway": cls, "w": width, "c": colour},
                          "geometry": shapely.geometry.mapping(_round_coords(merged, transform=transform))})
-    group = folium.FeatureGroup(name=name, show=show)
+    group = feature_group(name, show=show)
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         style_function=lambda f: {"color": f["properties"]["c"], "weight": f["properties"]["w"], "opacity": 0.9},
@@ -128,14 +159,14 @@ def add_layer(m, gdf: gpd.GeoDataFrame, name: str, fields: dict[str, str], colou
     ``fields`` maps column → label for the popup; ``colour`` is a colour or, with ``colour_by``,
     a dict from that column's values to colours.
     """
-    group = folium.FeatureGroup(name=name, show=show)
+    group = feature_group(name, show=show)
     if len(gdf):
         data = gdf.copy()
         data["_colour"] = data[colour_by].map(colour).fillna("#555555") if colour_by else colour
         cols, labels = _popup_fields(data, fields)
         data = data[cols + ["_colour", "geometry"]]
-        for c in cols:
-            data[c] = data[c].astype(object).where(data[c].notna(), "—").astype(str)
+        for c in cols:  # popups and hover labels show properties as HTML
+            data[c] = data[c].astype(object).where(data[c].notna(), "—").map(lambda v: str(html(v)))
         data["geometry"] = _round_coords(data.geometry.values)
         style = lambda f: {"color": f["properties"]["_colour"], "fillColor": f["properties"]["_colour"],  # noqa: E731
                            "weight": 1.5, "fillOpacity": fill_opacity, "radius": radius}
@@ -143,7 +174,7 @@ def add_layer(m, gdf: gpd.GeoDataFrame, name: str, fields: dict[str, str], colou
             json.loads(data.to_json(drop_id=True)),
             style_function=style,
             marker=folium.CircleMarker(radius=radius, weight=1, fill=True),
-            popup=folium.GeoJsonPopup(fields=cols, aliases=labels, localize=True, labels=True) if cols else None,
+            popup=folium.GeoJsonPopup(fields=cols, aliases=[str(html(a)) for a in labels], labels=True) if cols else None,
             tooltip=folium.GeoJsonTooltip(fields=cols[:1], labels=False) if cols else None,
         ).add_to(group)
     group.add_to(m)
@@ -152,18 +183,18 @@ def add_layer(m, gdf: gpd.GeoDataFrame, name: str, fields: dict[str, str], colou
 
 def add_title(m, title: str, subtitle: str = "", demo_notice: str | None = None, notes=()) -> None:
     """A fixed title box in the upper left: title, subtitle lines, red demo notice, grey notes."""
-    notice = (f'<div id="siting-demo" style="color:#c92a2a;font-weight:bold;margin-top:4px">{escape(demo_notice)}</div>'
+    notice = (f'<div id="siting-demo" style="color:#c92a2a;font-weight:bold;margin-top:4px">{html(demo_notice)}</div>'
               if demo_notice else "")
-    lines = "".join(f'<div style="font-size:12px;color:#555">{escape(line)}</div>'
+    lines = "".join(f'<div style="font-size:12px;color:#555">{html(line)}</div>'
                     for line in ([subtitle] if isinstance(subtitle, str) else list(subtitle)) if line)
-    extra = "".join(f'<div class="siting-note" style="font-size:12px;color:#1864ab;margin-top:2px">{escape(n)}</div>'
+    extra = "".join(f'<div class="siting-note" style="font-size:12px;color:#1864ab;margin-top:2px">{html(n)}</div>'
                     for n in notes)
-    html = (
+    box = (
         '<div id="siting-title" style="position:fixed;top:10px;left:60px;z-index:9999;background:rgba(255,255,255,.92);'
         'padding:8px 12px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:sans-serif;max-width:60%">'
-        f'<div style="font-size:17px;font-weight:bold">{escape(title)}</div>{lines}{notice}{extra}</div>'
+        f'<div style="font-size:17px;font-weight:bold">{html(title)}</div>{lines}{notice}{extra}</div>'
     )
-    m.get_root().html.add_child(Element(html))
+    m.get_root().html.add_child(Element(box))
 
 
 def add_osm_attribution(m) -> None:
@@ -197,19 +228,19 @@ def add_legend(m, title: str, items) -> None:
     for item in items:
         colour, label, shape = (*item, "dot")[:3]
         if colour is None:
-            rows.append(f'<div style="font-weight:bold;margin-top:4px">{escape(label)}</div>')
+            rows.append(f'<div style="font-weight:bold;margin-top:4px">{html(label)}</div>')
             continue
         text = "1" if shape == "number" else ""
         rows.append(f'<div><span style="display:inline-block;{_SWATCH[shape].format(c=colour)};margin-right:6px;'
-                    f'vertical-align:middle;box-sizing:content-box">{text}</span>{escape(label)}</div>')
+                    f'vertical-align:middle;box-sizing:content-box">{text}</span>{html(label)}</div>')
     # <details>: on a phone the legend folds to its title (siting.maps.screen closes it there).
-    html = (
+    box = (
         '<details id="siting-legend" open style="position:fixed;bottom:56px;left:10px;z-index:9999;'
         'background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);'
         'font:12px sans-serif;max-height:calc(100% - 200px);overflow-y:auto">'
-        f'<summary>{escape(title)}</summary>{"".join(rows)}</details>'
+        f'<summary>{html(title)}</summary>{"".join(rows)}</details>'
     )
-    m.get_root().html.add_child(Element(html))
+    m.get_root().html.add_child(Element(box))
 
 
 def childcare_kind_for_map(childcare: gpd.GeoDataFrame):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 
+from ..escape import html
 from ..i18n import t
 from ..schema import LABELS
 from .layers import (
@@ -30,7 +31,7 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
     zh = lang == "zh"
     boundary = project.boundary
     m = base_map(boundary.total_bounds if len(boundary) else project.compounds.total_bounds)
-    folium.GeoJson(boundary.__geo_interface__, name=t("map.district_border", lang),
+    folium.GeoJson(boundary.__geo_interface__, name=html(t("map.district_border", lang)),
                    style_function=lambda f: {"color": "#212529", "weight": 3, "fill": False}, interactive=False).add_to(m)
     if project.roads is not None:
         add_roads(m, project.roads, name=t("map.roads", lang))
