@@ -453,3 +453,63 @@ def test_cross_check_against_spopt(seed):
     small = cost[:20, :8]
     ours = PCenter.from_cost_matrix(small, 2).solve()
     assert ours.objective == pytest.approx(value(SPCenter.from_cost_matrix(small, p_facilities=2).solve(cbc())))
+
+
+# ----------------------------------------------------------------------------- certified statuses
+#
+# The driver's word is not taken: these feed each model a contradictory solver outcome (a worse
+# selection than the bound allows, or one that breaks the model) and check that it is not
+# reported optimal. Before certification every one of them came back "optimal".
+
+
+def _tampered(monkeypatch, module, change):
+    """Make ``module.solve_highs`` return HiGHS's real outcome with ``change(x)`` as its solution."""
+    import siting.models._base as base
+
+    def fake(*args, **kwargs):
+        out = base.solve_highs(*args, **kwargs)
+        claim = base.MipOutcome("optimal", change(out.x.copy()), out.objective, out.bound, 0.0, out.seconds)
+        claim.highs_status = "Optimal"
+        return claim
+
+    monkeypatch.setattr(module, "solve_highs", fake)
+
+
+def test_lscp_worse_cover_with_tighter_bound_is_not_optimal(monkeypatch):
+    import siting.models.coverage as coverage
+
+    # Rows 0..3; columns {0,1}, {2,3}, {1,2}, {0,3}: two sites suffice, no column dominates another.
+    cover = np.array([[1, 0, 0, 1], [1, 0, 1, 0], [0, 1, 1, 0], [0, 1, 0, 1]], dtype=bool)
+    assert LSCP(cover).solve().objective == 2
+    _tampered(monkeypatch, coverage, lambda x: np.ones_like(x))  # all four open, bound still 2
+    res = LSCP(cover).solve()
+    assert res.status == "feasible" and not res.optimal
+    assert res.objective == 4 and res.bound == 2 and res.gap == pytest.approx(0.5)
+    assert "Optimal" in res.reason and "4" in res.reason
+
+
+def test_mclp_worse_selection_is_not_optimal(monkeypatch):
+    import siting.models.coverage as coverage
+
+    assert MCLP.from_cost_matrix(COST, W, 2, 1).solve().objective == 17
+
+    def worst(x):  # keep the solver's claim, open the other reduced column instead
+        x[:2] = x[:2][::-1]
+        return x
+
+    _tampered(monkeypatch, coverage, worst)
+    res = MCLP.from_cost_matrix(COST, W, 2, 1).solve()
+    assert res.objective == 7 and res.status == "feasible" and res.gap == pytest.approx(10 / 17)
+
+
+def test_selection_that_breaks_the_model_raises_naming_highs_status(monkeypatch):
+    import siting.models.coverage as coverage
+    import siting.models.median as median
+
+    cover = np.array([[1, 0, 0, 1], [1, 0, 1, 0], [0, 1, 1, 0], [0, 1, 0, 1]], dtype=bool)
+    _tampered(monkeypatch, coverage, lambda x: np.zeros_like(x))  # nothing open: not a cover
+    with pytest.raises(ModelError, match="Optimal.*not a cover"):
+        LSCP(cover).solve()
+    _tampered(monkeypatch, median, lambda x: np.where(np.arange(len(x)) < 3, 1.0, x))  # 3 sites for p = 2
+    with pytest.raises(ModelError, match="Optimal.*3 new sites opened, p = 2"):
+        PMedian.from_cost_matrix(COST, W, 2).solve()

@@ -36,10 +36,13 @@ class LocationResult:
         ``"optimal"`` (proven, gap 0), ``"time_limit"`` (stopped by the time limit,
         ``gap`` holds the proven relative gap), ``"gap_limit"`` (stopped at the
         requested ``mip_gap``), ``"heuristic"`` (no proof; ``gap`` is measured
-        against the LP relaxation bound) or ``"infeasible"`` (see ``reason``).
+        against the LP relaxation bound), ``"feasible"`` (a checked solution whose
+        optimality the solver claimed but could not back with its bound; see ``reason``)
+        or ``"infeasible"`` (see ``reason``). Every status is checked against the
+        objective recomputed from ``selected`` (see :func:`certify`).
     gap : float
         Relative gap between ``objective`` and the best proven bound; 0.0 when optimal,
-        ``inf`` when no solution was found.
+        ``inf`` when no solution was found or no valid bound is known.
     reason : str
         Why the model is infeasible or stopped without a solution; empty otherwise.
     method : str
@@ -357,12 +360,18 @@ def new_highs():
 
 @dataclass
 class MipOutcome:
-    status: str  # optimal | time_limit | gap_limit | infeasible | no_solution
+    status: str  # optimal | time_limit | gap_limit | feasible | infeasible | no_solution
     x: np.ndarray | None
     objective: float
     bound: float
     gap: float
     seconds: float
+    highs_status: str = ""  # HiGHS's own model status, e.g. "Optimal", "Time limit reached"
+
+
+# A relative difference this small between objective and bound counts as a proof: HiGHS
+# declares optimality at an absolute gap of 1e-6 and solves to a feasibility tolerance of 1e-7.
+PROOF_TOL = 1e-6
 
 
 def solve_highs(
@@ -385,6 +394,12 @@ def solve_highs(
     ``integer`` marks integer columns (``None`` or all false: an LP). The model is
     passed in one call as column-wise arrays: building it row by row from Python is
     what makes PuLP-based tools slow at this size.
+
+    ``start`` (a MIP start) turns presolve off: with presolve on, highspy 1.16 can return
+    the start as "optimal" or prove a wrong bound (42 of 400 random set covers). The
+    models pass no start. The outcome is HiGHS's claim; the models certify it
+    (:func:`certify`) before calling anything optimal. HiGHS failing without a solution
+    (not a time limit) raises :class:`ModelError` naming its model status.
     """
     import highspy
 
@@ -415,6 +430,8 @@ def solve_highs(
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
+    if start is not None and is_mip:
+        h.setOptionValue("presolve", "off")
     for key, value in (options or {}).items():
         h.setOptionValue(key, value)
     h.passModel(lp)
@@ -423,7 +440,7 @@ def solve_highs(
         sol.col_value = np.asarray(start, dtype=np.float64).tolist()
         sol.value_valid = True
         h.setSolution(sol)
-    h.run()
+    _run(h)
     ms = h.getModelStatus()
     info = h.getInfo()
     seconds = time.perf_counter() - t0
@@ -435,19 +452,43 @@ def solve_highs(
     else:
         bound = objective
     S = highspy.HighsModelStatus
-    if ms == S.kOptimal:
+    name = h.modelStatusToString(ms)
+    if ms == S.kOptimal and has_solution:
         gap = _rel_gap(objective, bound) if is_mip else 0.0
-        # HiGHS reports Optimal once the requested gap is reached; only a zero gap is a proof.
-        status = "optimal" if gap <= 1e-9 or mip_gap == 0 else "gap_limit"
-        if status == "optimal":
-            gap = 0.0
+        # HiGHS says Optimal once the requested gap is reached; only a gap within the
+        # proof tolerance is a proof, and a larger one than asked for is a contradiction.
+        if gap <= PROOF_TOL:
+            status, gap = "optimal", 0.0
+        elif gap <= mip_gap + PROOF_TOL:
+            status = "gap_limit"
+        else:
+            status = "feasible"
     elif ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
         status, gap = "infeasible", float("inf")
-    elif has_solution:
-        status, gap = "time_limit", _rel_gap(objective, bound)
+    elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit, S.kObjectiveBound,
+                S.kObjectiveTarget):
+        status = "time_limit" if has_solution else "no_solution"
+        gap = _rel_gap(objective, bound) if has_solution else float("inf")
     else:
-        status, gap = "no_solution", float("inf")
-    return MipOutcome(status, x, objective, bound, gap, seconds)
+        raise _err(f"HiGHS stopped without a usable answer (model status: {name}).",
+                   f"HiGHS 求解失败，未给出可用结果（模型状态：{name}）。")
+    return MipOutcome(status, x, objective, bound, gap, seconds, name)
+
+
+def _run(h) -> None:
+    """``h.run()``, coping with a HiGHS thread scheduler that another user already started.
+
+    HiGHS has one global scheduler per process: once anything ran a MIP with the default
+    threads, an instance asking for ``threads=1`` fails at once ("global scheduler has
+    already been initialized"). Then solve again with ``threads=0``, which joins the
+    existing scheduler instead of resetting it under the other user's feet.
+    """
+    import highspy
+
+    status = h.run()
+    if status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        h.setOptionValue("threads", 0)
+        h.run()
 
 
 def _rel_gap(objective: float, bound: float) -> float:
@@ -461,5 +502,57 @@ def _rel_gap(objective: float, bound: float) -> float:
 
 def status_reason(status: str, time_limit) -> str:
     if status == "no_solution":
-        return f"no feasible solution found within the time limit ({time_limit:g} s)"
+        limit = "" if time_limit is None else f" ({time_limit:g} s)"
+        return f"no feasible solution found within the time limit{limit}"
     return ""
+
+
+# ----------------------------------------------------------------------------- certification
+
+
+def certify(res: LocationResult, objective: float, violations: list[str], maximize: bool, mip_gap: float = 0.0,
+            highs_status: str = "", tol: float = 0.0) -> LocationResult:
+    """Decide a solved model's status from its own recomputation, not from the solver's word.
+
+    The one place where a result becomes ``"optimal"``. ``objective`` is recomputed by the
+    model from the returned selection with plain numpy, ``violations`` lists the model's
+    constraints the selection breaks. A selection that breaks a constraint raises
+    :class:`ModelError` naming HiGHS's status; a bound that the recomputed objective beats
+    is dropped (status ``"feasible"``, gap ``inf``); otherwise the status is ``"optimal"``
+    only when the bound is within the proof tolerance of the objective, ``"gap_limit"``
+    within ``mip_gap``, and ``"feasible"`` (a claim that did not hold) beyond it. Time-limit
+    and heuristic results keep their status with the recomputed gap.
+    """
+    from dataclasses import replace
+
+    if res.status == "infeasible" or not np.isfinite(objective):
+        return res
+    said = f" (HiGHS model status: {highs_status})" if highs_status else ""
+    if violations:
+        shown = "; ".join(violations[:3])
+        raise _err(f"the solver returned a selection that breaks the model{said}: {shown}.",
+                   f"求解器返回的方案违反模型约束{said}：{shown}。")
+    tol = max(tol, PROOF_TOL * max(1.0, abs(objective)))
+    bound = res.bound
+    beyond = objective - bound if maximize else bound - objective
+    status, reason = res.status, res.reason
+    if not np.isfinite(bound):
+        gap = float("inf")
+        if res.status in ("optimal", "gap_limit"):
+            status, reason = "feasible", f"no proven bound{said}"
+    elif beyond > tol:
+        status, gap, bound = "feasible", float("inf"), float("nan")
+        reason = f"the solver's bound contradicts the recomputed objective {objective:g}{said}"
+    else:
+        slack = max(0.0, (bound - objective) if maximize else (objective - bound))
+        gap = 0.0 if slack <= tol else slack / max(abs(bound), abs(objective), 1e-12)
+        if res.status in ("optimal", "gap_limit", "feasible"):
+            if gap == 0.0:
+                status = "optimal"
+            elif gap <= mip_gap + PROOF_TOL:
+                status = "gap_limit"
+            else:
+                status = "feasible"
+                reason = reason or (f"reported optimal, but the recomputed objective {objective:g} is {gap:.3%} "
+                                    f"from the proven bound {bound:g}{said}")
+    return replace(res, objective=float(objective), status=status, gap=float(gap), bound=float(bound), reason=reason)

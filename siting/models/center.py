@@ -12,9 +12,11 @@ import time
 
 import numpy as np
 
+from siting.models import _check
 from siting.models._base import (
     CostMatrix,
     LocationResult,
+    certify,
     check_existing,
     check_p,
     check_solve_args,
@@ -108,7 +110,7 @@ class PCenter:
                 return self._infeasible(
                     f"p = {self.p} new site(s) plus {len(self.existing)} existing cannot reach every demand point "
                     "at any radius", t0, unreachable)
-            return self._stopped(None, radii[lo], t0)
+            return self._stopped(None, radii[lo], t0, "feasible" if st == "feasible" else "time_limit")
         best = chosen
         # Invariant: radii[hi] feasible (cover ``best``); every radius below radii[lo] infeasible.
         while lo < hi:
@@ -120,9 +122,19 @@ class PCenter:
                 hi, best = mid, chosen
             elif st in ("optimal", "infeasible"):
                 lo = mid + 1
+            elif st == "feasible":  # HiGHS's cover was not proven minimal: radii[mid] stays open
+                return self._stopped(best, radii[lo], t0, "feasible",
+                                     f"the set cover at radius {radii[mid]:g} could not be proven minimal")
             else:
                 return self._stopped(best, radii[lo], t0)
-        return self._finish(best, "optimal", 0.0, radii[lo], t0)
+        return self._certify(self._finish(best, "optimal", 0.0, radii[lo], t0))
+
+    def _certify(self, res: LocationResult) -> LocationResult:
+        if not np.isfinite(res.objective):
+            return res
+        radius, violations = _check.radius(self.cost.csr, res.selected)
+        violations += _check.sites(res.selected, self.existing, self.cost.shape[1], self.p)
+        return certify(res, radius, violations, maximize=False)
 
     def _finish(self, new_cols, status, gap, bound, t0) -> LocationResult:
         selected = np.union1d(self.existing, np.asarray(new_cols, dtype=np.int64)).astype(np.int64)
@@ -139,16 +151,14 @@ class PCenter:
             new=np.setdiff1d(selected, self.existing),
         )
 
-    def _stopped(self, new_cols, lower, t0) -> LocationResult:
+    def _stopped(self, new_cols, lower, t0, status="time_limit", reason="") -> LocationResult:
         if new_cols is None:
-            return LocationResult(selected=np.asarray(self.existing), objective=float("nan"), status="time_limit",
-                                  gap=float("inf"), reason="no feasible radius proven within the time limit",
+            return LocationResult(selected=np.asarray(self.existing), objective=float("nan"), status=status,
+                                  gap=float("inf"), reason=reason or "no feasible radius proven within the time limit",
                                   method="bisection", solve_time=time.perf_counter() - t0, bound=float(lower))
-        res = self._finish(new_cols, "time_limit", 0.0, lower, t0)
-        gap = (res.objective - lower) / res.objective if res.objective > 0 else 0.0
         from dataclasses import replace
 
-        return replace(res, gap=float(gap))
+        return self._certify(replace(self._finish(new_cols, status, 0.0, lower, t0), reason=reason))
 
     def _infeasible(self, reason, t0, unreachable) -> LocationResult:
         return LocationResult(selected=np.zeros(0, dtype=np.int64), objective=float("nan"), status="infeasible",

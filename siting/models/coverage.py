@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from siting.models import heuristics
+from siting.models import _check, heuristics
 from siting.models._base import (
     CostMatrix,
     LocationResult,
     MipOutcome,
     _err,
     _vector,
+    certify,
     check_capacities,
     check_distance,
     check_existing,
@@ -235,14 +236,26 @@ class MCLP:
             return self.solve_heuristic()
         if method != "exact":
             raise ValueError(f"method must be 'exact' or 'heuristic', got {method!r}")
+        res, highs_status = self._solve_exact(time_limit, mip_gap, options)
+        return self._certify(res, mip_gap, highs_status)
+
+    def _certify(self, res: LocationResult, mip_gap: float, highs_status: str = "") -> LocationResult:
+        objective = float(self.weights[_check.covered(self.cover, res.selected)].sum())
+        violations = _check.sites(res.selected, self.existing, self.cover.shape[1], self.p)
+        return certify(res, objective, violations, maximize=True, mip_gap=mip_gap, highs_status=highs_status)
+
+    def _solve_exact(self, time_limit, mip_gap, options) -> tuple[LocationResult, str]:
         t0 = time.perf_counter()
         red = self._reduced()
         g, k = red.b.shape
         if g == 0 or k == 0 or self.p == 0:
-            return self._result([], "optimal", 0.0, "trivial", t0, bound=self._offset(red))
+            return self._result([], "optimal", 0.0, "trivial", t0, bound=self._offset(red)), ""
         if self.p >= k:
             return self._result(np.arange(k), "optimal", 0.0, "trivial", t0,
-                                bound=self._offset(red) + float(red.weight.sum()))
+                                bound=self._offset(red) + float(red.weight.sum())), ""
+        # The greedy + interchange start goes in with presolve off (solve_highs does that): with
+        # presolve on HiGHS 1.16 mishandles starts; off, 5,000 × 1,000 solved in 4.9 s against
+        # 16.5 s without a start and 24.8 s with start and presolve (benchmarks/models.py family).
         start_cols = self._heuristic_cols(red)
         start = np.zeros(k + g)
         start[start_cols] = 1.0
@@ -254,8 +267,10 @@ class MCLP:
                           time_limit=time_limit, mip_gap=mip_gap, start=start,
                           options=_highs_options(red.b.nnz, options))
         if out.x is None:
-            return self._result(start_cols, out.status if out.status != "no_solution" else "time_limit",
-                                float("inf"), "highs-mip", t0, reason=status_reason(out.status, time_limit))
+            # Stopped before HiGHS had a solution: the start is still a checked one, its bound trivial.
+            return self._result(start_cols, "time_limit", float("inf"), "highs-mip", t0,
+                                bound=self._offset(red) + float(red.weight.sum()),
+                                reason=status_reason(out.status, time_limit)), out.highs_status
         chosen = np.flatnonzero(out.x[:k] > 0.5)
         # Stopped before HiGHS had a bound (e.g. during presolve): all coverable weight is one.
         trivial = self._offset(red) + float(red.weight.sum())
@@ -263,7 +278,7 @@ class MCLP:
         if out.status == "time_limit" and not bound <= trivial:
             bound = trivial
             gap = (trivial - out.objective) / trivial if trivial > 0 else 0.0
-        return self._result(chosen, out.status, gap, "highs-mip", t0, bound=bound)
+        return self._result(chosen, out.status, gap, "highs-mip", t0, bound=bound), out.highs_status
 
     def solve_heuristic(self) -> LocationResult:
         """Greedy + interchange, with the gap to the LP relaxation bound (status ``"heuristic"``)."""
@@ -272,8 +287,7 @@ class MCLP:
         cols = self._heuristic_cols(red) if red.b.shape[0] and red.b.shape[1] else np.zeros(0, dtype=np.int64)
         bound = self.lp_bound()
         res = self._result(cols, "heuristic", 0.0, "greedy+interchange", t0, bound=bound)
-        gap = (bound - res.objective) / bound if bound > 0 else 0.0
-        return _replace(res, gap=max(0.0, float(gap)), solve_time=time.perf_counter() - t0)
+        return _replace(self._certify(res, 0.0), solve_time=time.perf_counter() - t0)
 
 
 def _replace(res: LocationResult, **changes) -> LocationResult:
@@ -390,14 +404,38 @@ class CapacitatedMCLP:
             reason = "no set of sites meets the budget and the minimum new places per group together"
         res = _flow_result(self.cover, self.weights, self.existing, out, flow, status,
                            objective=lambda served: float(served.sum()), t0=t0, reason=reason)
-        if self.modules is None:
+        if self.modules is not None:
+            chosen = np.zeros(len(self.modules), dtype=np.int64)
+            chosen[self.existing] = self.modules[self.existing]
+            if out.x is not None and flow.modules_at is not None:
+                y = np.round(out.x[flow.modules_at]).astype(np.int64)
+                chosen[flow.cols] = np.where(out.x[:len(flow.cols)] > 0.5, y, 0)
+            res = _replace(res, modules=chosen)
+        return self._certify(res, mip_gap, out.highs_status)
+
+    def _certify(self, res: LocationResult, mip_gap: float, highs_status: str = "") -> LocationResult:
+        if res.assignment is None or not np.isfinite(res.objective):
             return res
-        chosen = np.zeros(len(self.modules), dtype=np.int64)
-        chosen[self.existing] = self.modules[self.existing]
-        if out.x is not None and flow.modules_at is not None:
-            y = np.round(out.x[flow.modules_at]).astype(np.int64)
-            chosen[flow.cols] = np.where(out.x[:len(flow.cols)] > 0.5, y, 0)
-        return _replace(res, modules=chosen)
+        m = self.cover.shape[1]
+        share = np.zeros(m)  # share of each site's capacity (and cost) that is open
+        share[res.selected] = 1.0
+        tol = 0.0
+        if self.modules is not None:
+            share = np.where(share > 0, res.modules / self.modules, 0.0)
+            tol = _MODULE_PENALTY * float(self.modules.sum())  # the tie-break the solver's objective carries
+        served, violations = _check.flows(self.cover, self.weights, res.assignment, res.selected,
+                                          self.capacities * share, must_serve=False)
+        violations += _check.sites(res.selected, self.existing, m, self.p)
+        new = np.setdiff1d(res.selected, self.existing)
+        if self.budget is not None:
+            spent = float((self.costs[new] * share[new]).sum())
+            if spent > self.budget + 1e-6 * max(1.0, self.budget):
+                violations.append(f"new sites cost {spent:g} > budget {self.budget:g}")
+        for label, amount in self.min_capacity.items():
+            have = float((self.capacities * share)[self.group_of == label].sum())
+            if have < amount - 1e-6 * max(1.0, amount):
+                violations.append(f"group {label!r} gets {have:g} places < minimum {amount:g}")
+        return certify(res, served, violations, maximize=True, mip_gap=mip_gap, highs_status=highs_status, tol=tol)
 
 
 class LSCP:
@@ -448,7 +486,7 @@ class LSCP:
         selected = _open_set(self.existing, chosen if chosen is not None else [])
         covered = _covered_by(self.cover, selected)
         status = out.status if out.status != "no_solution" else "time_limit"
-        return LocationResult(
+        res = LocationResult(
             selected=selected,
             objective=float(len(selected)) if chosen is not None else float("nan"),
             status=status,
@@ -461,6 +499,21 @@ class LSCP:
             bound=out.bound + len(self.existing),
             new=np.setdiff1d(selected, self.existing),
         )
+        return self._certify(res, mip_gap, out.highs_status)
+
+    def _certify(self, res: LocationResult, mip_gap: float, highs_status: str = "") -> LocationResult:
+        if not np.isfinite(res.objective):
+            return res
+        violations = _check.sites(res.selected, self.existing, self.cover.shape[1], None)
+        if self.capacities is None:
+            violations += _check.set_cover(self.cover, res.selected)
+        else:
+            open_cap = np.zeros(self.cover.shape[1])
+            open_cap[res.selected] = self.capacities[res.selected]
+            violations += _check.flows(self.cover, self.weights, res.assignment, res.selected, open_cap,
+                                       must_serve=True)[1]
+        return certify(res, float(len(res.selected)), violations, maximize=False, mip_gap=mip_gap,
+                       highs_status=highs_status)
 
     def _solve_capacitated(self, time_limit, mip_gap, options, t0) -> LocationResult:
         out, flow = _capacitated_flow(self.cover, self.weights, self.capacities, self.existing,
@@ -475,8 +528,9 @@ class LSCP:
         status = out.status if out.status != "no_solution" else "time_limit"
         res = _flow_result(self.cover, self.weights, self.existing, out, flow, status,
                            objective=None, t0=t0, reason=status_reason(out.status, time_limit))
-        return _replace(res, objective=float(len(res.selected)) if out.x is not None else float("nan"),
-                        bound=out.bound + len(self.existing))
+        res = _replace(res, objective=float(len(res.selected)) if out.x is not None else float("nan"),
+                       bound=out.bound + len(self.existing))
+        return self._certify(res, mip_gap, out.highs_status)
 
 
 # ---------------------------------------------------------------------------- shared solvers
@@ -488,6 +542,7 @@ class _CoverOutcome:
     gap: float
     bound: float
     method: str
+    highs_status: str = ""
 
 
 def set_cover(cover: sp.csr_array, existing: np.ndarray, time_limit=None, mip_gap=0.0, options=None,
@@ -521,8 +576,17 @@ def set_cover(cover: sp.csr_array, existing: np.ndarray, time_limit=None, mip_ga
                       time_limit=time_limit, mip_gap=mip_gap, start=start,
                       options=_highs_options(red.b.nnz, options))
     if out.x is None:
-        return None, _CoverOutcome(out.status, out.gap, out.bound, "highs-mip")
-    return red.cols[np.flatnonzero(out.x > 0.5)], _CoverOutcome(out.status, out.gap, out.bound, "highs-mip")
+        return None, _CoverOutcome(out.status, out.gap, out.bound, "highs-mip", out.highs_status)
+    local = np.flatnonzero(out.x > 0.5)
+    status = out.status
+    # Callers decide infeasibility from this claim (p-center's bisection): check it here.
+    broken = _check.set_cover(red.b, local)
+    if broken:
+        raise _err(f"HiGHS (model status: {out.highs_status}) returned a set that is not a cover: {broken[0]}.",
+                   f"HiGHS（模型状态：{out.highs_status}）返回的方案未覆盖全部需求点：{broken[0]}。")
+    if status == "optimal" and len(local) > np.ceil(out.bound - 1e-6):
+        status = "feasible"
+    return red.cols[local], _CoverOutcome(status, out.gap, out.bound, "highs-mip", out.highs_status)
 
 
 def _drop_redundant(b: sp.csr_array, cols: np.ndarray) -> np.ndarray:

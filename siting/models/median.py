@@ -7,9 +7,11 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from siting.models import _check
 from siting.models._base import (
     CostMatrix,
     LocationResult,
+    certify,
     check_capacities,
     check_existing,
     check_p,
@@ -190,7 +192,7 @@ class PMedian:
                 ok = assignment >= 0
                 best[ok] = _lookup(csr, np.flatnonzero(ok), assignment[ok])
             objective = float((w[w > 0] * best[w > 0]).sum())
-        return LocationResult(
+        res = LocationResult(
             selected=selected,
             objective=objective,
             status=status,
@@ -203,6 +205,13 @@ class PMedian:
             bound=out.bound,
             new=np.setdiff1d(selected, self.existing),
         )
+        return self._certify(res, mip_gap, out.highs_status)
+
+    def _certify(self, res: LocationResult, mip_gap: float, highs_status: str = "") -> LocationResult:
+        total, violations = _check.assignment(self.cost.csr, self.weights, res.selected, res.assignment,
+                                              self.capacities)
+        violations += _check.sites(res.selected, self.existing, self.cost.shape[1], self.p, exactly=True)
+        return certify(res, total, violations, maximize=False, mip_gap=mip_gap, highs_status=highs_status)
 
 
 def _head(idx: np.ndarray, k: int = 5) -> str:
