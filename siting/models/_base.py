@@ -525,9 +525,11 @@ def certify(res: LocationResult, objective: float, violations: list[str], maximi
     """
     from dataclasses import replace
 
-    if res.status == "infeasible" or not np.isfinite(objective):
+    if res.status == "infeasible" or np.isnan(res.objective):  # nothing was selected to check
         return res
     said = f" (HiGHS model status: {highs_status})" if highs_status else ""
+    if not np.isfinite(objective):
+        violations = [*violations, f"the objective recomputes to {objective:g}"]
     if violations:
         shown = "; ".join(violations[:3])
         raise _err(f"the solver returned a selection that breaks the model{said}: {shown}.",

@@ -561,7 +561,7 @@ def set_cover(cover: sp.csr_array, existing: np.ndarray, time_limit=None, mip_ga
         return np.zeros(0, dtype=np.int64), _CoverOutcome("optimal", 0.0, 0.0, "trivial")
     greedy = heuristics.greedy_mclp(red.b, None, k)
     greedy = _drop_redundant(red.b, greedy)
-    if max_sites is not None and len(greedy) <= max_sites:
+    if max_sites is not None and len(greedy) <= max_sites and not _check.set_cover(red.b, greedy):
         return red.cols[greedy], _CoverOutcome("optimal", 0.0, float("nan"), "greedy")
     coo = red.b.tocoo()
     a = sp.csc_array((np.ones(coo.nnz), (coo.row, coo.col)), shape=(g, k))
