@@ -430,6 +430,7 @@ def solve_highs(
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
+        _interrupt_at(h, t0 + float(time_limit))
     if start is not None and is_mip:
         h.setOptionValue("presolve", "off")
     for key, value in (options or {}).items():
@@ -475,6 +476,22 @@ def solve_highs(
     return MipOutcome(status, x, objective, bound, gap, seconds, name)
 
 
+def _interrupt_at(h, deadline: float) -> None:
+    """Stop HiGHS at ``deadline`` (``time.perf_counter``) wherever it checks for interrupts.
+
+    HiGHS's own ``time_limit`` is not checked inside a root cut round with the interior-point
+    LP solver: a 30 s limit ran 111-120 s on a 20,000 × 3,000 MCLP. The interrupt callbacks of
+    the MIP, IPM and simplex loops are, and an interrupted run keeps its best solution and bound.
+    """
+    def stop(event):
+        if time.perf_counter() >= deadline:
+            event.interrupt()
+
+    h.cbMipInterrupt += stop
+    h.cbIpmInterrupt += stop
+    h.cbSimplexInterrupt += stop
+
+
 def _run(h) -> None:
     """``h.run()``, coping with a HiGHS thread scheduler that another user already started.
 
@@ -498,6 +515,13 @@ def _rel_gap(objective: float, bound: float) -> float:
     if diff <= 1e-9 * max(1.0, abs(bound)):
         return 0.0
     return diff / max(abs(bound), abs(objective), 1e-12)
+
+
+def remaining(time_limit: float | None, t0: float) -> float | None:
+    """What is left of ``time_limit`` seconds counted from ``t0`` (``time.perf_counter``) for the solver."""
+    if time_limit is None:
+        return None
+    return max(time_limit - (time.perf_counter() - t0), 1e-3)
 
 
 def status_reason(status: str, time_limit) -> str:

@@ -29,6 +29,7 @@ from siting.models._base import (
     check_solve_args,
     check_weights,
     merge_identical_rows,
+    remaining,
     solve_highs,
     status_reason,
     undominated_columns,
@@ -264,7 +265,7 @@ class MCLP:
         c, a, rlo, rhi, clo, chi = self._arrays(red)
         integer = np.concatenate([np.ones(k, dtype=bool), np.zeros(g, dtype=bool)])
         out = solve_highs(c, a, rlo, rhi, clo, chi, integer, maximize=True, offset=self._offset(red),
-                          time_limit=time_limit, mip_gap=mip_gap, start=start,
+                          time_limit=remaining(time_limit, t0), mip_gap=mip_gap, start=start,
                           options=_highs_options(red.b.nnz, options))
         if out.x is None:
             # Stopped before HiGHS had a solution: the start is still a checked one, its bound trivial.
