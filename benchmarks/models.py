@@ -48,14 +48,16 @@ def make_instance(n: int, m: int, seed: int, p: int = 30, family: str = "redrawn
     # Area argument: m sites in side² put on average m·π·r²/side² of them within r.
     target = 18 if family == "redrawn" else 20
     r = side * np.sqrt(target / (np.pi * m))
-    demand = rng.uniform(0, side, size=(n, 2))
     if family == "redrawn":
         # Redraw the few points (near the edges, or in sparse spots) with fewer than 10 or more than 30 sites in reach.
+        demand = np.empty((n, 2))
         todo = np.arange(n)
         while len(todo):
             demand[todo] = rng.uniform(0, side, size=(len(todo), 2))
             counts = _in_reach(demand[todo], sites, r)
             todo = todo[(counts < 10) | (counts > 30)]
+    else:
+        demand = rng.uniform(0, side, size=(n, 2))
     cost = np.sqrt(((demand[:, None, :] - sites[None, :, :]) ** 2).sum(axis=2))
     weights = (rng.integers(10, 121, size=n) if family == "redrawn" else rng.integers(1, 101, size=n)).astype(np.float64)
     in_reach = (cost <= r).sum(axis=1)

@@ -2,8 +2,10 @@
 
 Each model is a small class built with ``from_cost_matrix`` and solved with ``solve()``,
 returning a :class:`LocationResult` (plain data). All solve with HiGHS through ``highspy``,
-deterministically (one thread, fixed seed), proving optimality unless a time limit or a
-gap is given.
+deterministically (one thread, fixed seed; if another HiGHS user in the process already
+started HiGHS's thread scheduler, the models join it), proving optimality unless a time
+limit or a gap is given. A status is a checked claim: ``"optimal"`` only when the objective
+recomputed from the selection meets the solver's proven bound (``_base.certify``).
 
 - :class:`MCLP`: open p sites to cover the most demand within a service distance.
 - :class:`CapacitatedMCLP`: the same, counting only demand that fits in site capacities.
