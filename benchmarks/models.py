@@ -122,6 +122,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--family", choices=(*FAMILIES, "all"), default="all")
     ap.add_argument("--size", default="5000x1000", help="demand x candidates, e.g. 20000x3000")
+    ap.add_argument("--small-only", action="store_true", help="5,000 × 1,000 only (the default size; kept for make bench)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--p", type=int, default=30)
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per solve, for both solvers")

@@ -3,7 +3,8 @@
 At p = 100 on 20,000 × 3,000 neither HiGHS nor CBC proves optimality within ten minutes,
 while greedy + interchange lands within a few per cent of the LP relaxation bound in well
 under a second (see /work/shared/field-notes.md). The same solution also warm-starts the
-exact MIP, so the solver begins with a good incumbent.
+exact MIP (with presolve off: HiGHS 1.16 mishandles a start after presolve), so the solver
+begins with a good incumbent.
 
 All functions take a boolean coverage matrix ``cover`` (rows = demand points, columns =
 candidate sites; ``cover[i, j]`` true when site j covers demand i).
