@@ -410,13 +410,15 @@ def standards_check(childcare: pd.DataFrame, config: Config) -> pd.DataFrame:
     return pd.DataFrame({"registration": registration, "standard_issues": issues}, index=childcare.index)
 
 
-def write_audit(result: AuditResult, out_dir, lang: str = "zh", access=None) -> dict:
+def write_audit(result: AuditResult, out_dir, lang: str = "zh", access=None, annex=None) -> dict:
     """Write the audit: ``audit.gpkg`` (layers), ``audit.xlsx`` (sheets) and one CSV per table.
 
     Headers and values are Chinese unless ``lang="en"``. With ``access`` (a
     :class:`siting.access.AccessResult`) the accessibility index before and after the plans, its
     equity table and Lorenz curves are written too: layer ``access``, sheets and
-    ``audit_access*.csv``. Returns {name: path}.
+    ``audit_access*.csv``. With ``annex`` (:func:`siting.plan.annex_table`) the list of compounds due,
+    overdue or in violation with their remedying site and phase: sheet and ``audit_annex.csv``.
+    Returns {name: path}.
     """
     from pathlib import Path
 
@@ -441,12 +443,14 @@ def write_audit(result: AuditResult, out_dir, lang: str = "zh", access=None) -> 
     }
     sheet_names = {"townships": "乡镇汇总", "compounds": "小区与村庄", "childcare": "托育机构", "guidance": "1+8+N指导体系",
                    "allocation": "托位分配", "access": "可达性（小区）", "access_equity": "可达性公平",
-                   "access_lorenz": "可达性洛伦兹曲线"}
+                   "access_lorenz": "可达性洛伦兹曲线", "annex": "须整改小区清单"}
     layers = {"compounds": compounds, "childcare": childcare}
     if access is not None:
         tables.update({"access": localise(access.compounds, lang), "access_equity": localise(access.equity, lang),
                        "access_lorenz": localise(access.lorenz, lang)})
         layers["access"] = access.compounds
+    if annex is not None:
+        tables["annex"] = localise(annex, lang)
     sheet_names = {k: sheet_names[k] if lang == "zh" else k for k in tables}
     paths = {"audit_gpkg": write_gpkg(layers, out / "audit.gpkg"),
              "audit_xlsx": write_excel({sheet_names[k]: v for k, v in tables.items()}, out / "audit.xlsx")}

@@ -284,19 +284,32 @@ def _site_code(r) -> str:
     return str(r["source_id"]) if r["kind"] != "generated" else "—"
 
 
+def site_name(r) -> str:
+    """What people call a site: the facility's or compound's name; a parcel (which has none) by township and use."""
+    if r["kind"] == "parcel":
+        use = r["land_use"] if isinstance(r.get("land_use"), str) and r["land_use"] else ""
+        return f"{r['township'] or ''}{use}地块"
+    return str(r["name"])
+
+
+def _site_label(r) -> str:
+    """Code and name together, e.g. "YEY002 中楼东方幼儿园" or "— 需求聚类点 3"."""
+    return f"{_site_code(r)} {site_name(r)}"
+
+
 def _sites(project, opt, lang: str) -> dict:
     zh = lang == "zh"
     unit = _money_unit(lang)
-    head = (["序号", "地块编码/设施编号", "类型", "乡镇（街道）", "面积（㎡）", "现状用途", "班/托位", "服务托位",
+    head = (["序号", "编号 / 名称", "类型", "乡镇（街道）", "面积（㎡）", "现状用途", "班/托位", "服务托位",
              "覆盖小区/人口", f"投资（{unit}）", f"补助（{unit}）", f"净投资（{unit}）"] if zh else
-            ["Rank", "Parcel / facility", "Kind", "Township", "Area (m²)", "Land use", "Classes / places", "Places served",
+            ["Rank", "Code / name", "Kind", "Township", "Area (m²)", "Land use", "Classes / places", "Places served",
              "Compounds / residents", f"Cost ({unit})", f"Subsidy ({unit})", f"Net cost ({unit})"])
     numeric = set(head[4:5] + head[6:])
     s = opt.sites
     rows = []
     for r in s.to_dict("records"):
         kind = _KIND_SHORT[r["kind"]][0 if zh else 1] if r["kind"] in _KIND_SHORT else r["kind_label"]
-        rows.append({"cells": [str(r["rank"]), _site_code(r), kind, r["township"] or "—", number(r["area"]),
+        rows.append({"cells": [str(r["rank"]), _site_label(r), kind, r["township"] or "—", number(r["area"]),
                                r["land_use"] if isinstance(r["land_use"], str) and r["land_use"] else "—",
                                f"{r['classes']} / {r['places']}", number(r["places_served"], 1),
                                f"{r['compounds_count']} / {number(r['population_covered'])}", money(r["cost"], lang),
@@ -547,6 +560,12 @@ def _methods(project, lang: str) -> list[str]:
             "以有容量约束的最大覆盖模型（HiGHS 混合整数规划）在 p 个新站点内最大化可服务的未满足托位，并对 p = 1…P 逐一求解得到覆盖曲线；"
             f"模型同时决定每处开设几个班（每班 {c['optimize.class_size']:g} 个托位，不超过该处可容纳班数），投资按所开班数计，预算按实际开班投资约束。",
             "各乡镇每千人口托位数按辖区内全部托位 ÷ 乡镇常住人口计算，与“服务半径内可分配托位”不同。",
+            "全面达标方案：以有容量约束的成本最小覆盖模型（HiGHS 混合整数规划，求解后逐项核验）求最省投资的站点与托班，"
+            "使全部限期整改、逾期和违规小区在服务半径内足额服务，且各乡镇达到每千人口目标；候选点另加方案所列“购置、置换、租赁”的"
+            f"小区内用房（每班 {c['optimize.cost_per_class_embedded']:,.0f} 元，至多 {c['optimize.embedded_max_classes']} 个班），"
+            "仍无法服务的小区列明原因。",
+            "分阶段计划：整改期限前按季度、其后按年度，每阶段受预算与可建托班数约束；多阶段模型先使逾期“托位·天”最少"
+            f"（违规小区按 {c['optimize.phase_violation_weight']:g} 倍计），再使投资最少，同等条件下期限早的先建。",
         ]
     return [
         f"Demand: places required per compound = residents × {c['policy.places_per_1000']:g} per 1,000 "
@@ -565,6 +584,14 @@ def _methods(project, lang: str) -> list[str]:
         "the budget count the classes opened.",
         "Places per 1,000 by township count every place located in the township over its residents; this differs from "
         "the places allocated within catchments.",
+        "Full compliance: a capacitated least-cost covering model (HiGHS MIP, its answer checked afterwards) finds the "
+        "cheapest sites and classes serving every compound due, overdue or in violation in full within its catchment and "
+        "bringing every township to the per-1,000 target; besides the candidates above it may use a room bought, swapped "
+        f"or rented in the compound, as the plan allows ({c['optimize.cost_per_class_embedded']:,.0f} yuan a class, up to "
+        f"{c['optimize.embedded_max_classes']} classes); compounds that still cannot be served are listed with the reason.",
+        "Phased plan: quarters up to the deadline, then years, each within its budget and the classes it can build; a "
+        "multi-period model first minimises the place-days past deadline (violations counted "
+        f"{c['optimize.phase_violation_weight']:g} times), then the cost, earlier deadlines first among equals.",
     ]
 
 
@@ -604,6 +631,16 @@ def briefing_html(project, audit, optimize=None, lang: str = "zh", access=None) 
     meta = ctx["m"]
     ctx["running"] = {"title": css_string(f"{meta['district']} · {L['short_title']}"),
                       "demo": css_string(L["demo_mark"]) if meta["demo"] else "none"}
+    from . import brief_ask
+
+    ctx["decision"] = brief_ask.decision(project, audit, optimize, lang)
+    ctx["phases"] = brief_ask.phase_table(optimize, lang) if optimize is not None else {"head": [], "rows": [], "lead": ""}
+    annex = None
+    if optimize is not None and getattr(optimize, "comply", None) is not None:
+        from .plan import annex_table
+
+        annex = annex_table(audit, optimize)
+    ctx["annex_list"] = {"head": brief_ask.ANNEX_HEAD[lang], "groups": brief_ask.annex_groups(annex, lang)}
     if optimize is not None:
         ctx["sites"] = _sites(project, optimize, lang)
         ctx["budget"] = _budget(project, optimize, lang)

@@ -96,6 +96,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "brief.h_budget": ("预算能买到什么", "What the budget buys"),
     "brief.h_cards": ("三、选址点位图", "3. Site maps"),
     "brief.h_annex": ("附录：方法与参数", "Annex: methods and parameters"),
+    "brief.h_decision": ("决策要点", "The decision"),
+    "brief.h_phases": ("分阶段实施计划（至整改期限及其后）", "Phased plan to the deadline and after"),
+    "brief.h_annex_list": ("附件：须整改小区清单（按乡镇）", "Annex: compounds to remedy, by township"),
+    "brief.annex_list_note": ("列出全部限期整改、逾期和交付未配套（违规）的小区与村庄，按乡镇（街道）分组，供各乡镇核对本辖区清单。"
+                              "整改站点为全面达标方案中服务该小区托位最多的站点；实施阶段为分阶段计划中足额服务该小区的阶段，“—”为规划期内未排期。",
+                              "Every compound due, overdue or delivered without a facility (a violation), grouped by township so "
+                              "each township can check its own list. The remedying site is the full-compliance site serving most "
+                              "of its places; the phase is when the phased plan serves it in full (— = not within the phases)."),
     "brief.h_methods": ("方法", "Methods"),
     "brief.h_params": ("参数及其来源", "Parameters and their sources"),
     "brief.params_note": ("来源状态：seed＝区方案原文；verified＝已核对原文；secondary＝新闻或第三方资料；derived＝推算；unverified＝未核实、可调整。"

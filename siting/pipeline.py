@@ -92,11 +92,17 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
     if "access" in todo or "map" in todo or "brief" in todo:
         step("access")
         result.access = access_index(project, result.audit, result.optimize)
-        if "audit" in todo or "access" in todo:
-            # audit.xlsx / .gpkg / CSVs (again), now with the index before and after the plans
-            result.outputs.update(write_audit(result.audit, out, lang, access=result.access))
         if "access" in todo:
             bar.update()
+    annex = None
+    if result.optimize is not None and result.optimize.comply is not None:
+        from .plan import annex_table
+
+        annex = annex_table(result.audit, result.optimize)
+    if ("audit" in todo or "access" in todo) and (result.access is not None or annex is not None):
+        # audit.xlsx / .gpkg / CSVs (again), now with the index before and after the plans and the
+        # list of compounds to remedy with their sites and phases
+        result.outputs.update(write_audit(result.audit, out, lang, access=result.access, annex=annex))
 
     if "map" in todo:
         step("map")

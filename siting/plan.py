@@ -320,3 +320,38 @@ def _kind_label(kind: str) -> str:
     from .optimize import KIND_LABELS
 
     return KIND_LABELS.get(kind, kind)
+
+
+def annex_table(result, opt) -> pd.DataFrame:
+    """Every compound due, overdue or in violation, by township: deadline, days left, remedying site and phase.
+
+    Townships in the audit's order, then violations, overdue and due compounds, then by deadline and name.
+    The site is the one serving most of the compound in the full-compliance plan; the phase is when the
+    phased plan serves it in full (empty when not within the phases).
+    """
+    c = result.compounds
+    c = c[c["compliance"].isin(FLAGGED)]
+    cols = ["township", "id", "name", "compliance", "deadline", "days_left", "places_required", "places_served",
+            "site_id", "site_name", "phase", "phase_end", "unserved_reason", "unserved_reason_en"]
+    out = pd.DataFrame({k: c[k].to_numpy() for k in ["township", "id", "name", "compliance", "deadline", "days_left",
+                                                    "places_required", "places_served"]})
+    out["days_left"] = pd.array(c["days_left"], dtype="Int64")
+    comply = getattr(opt, "comply", None)
+    if comply is not None:
+        by_id = comply.compounds.set_index("id")
+        out["site_id"] = out["id"].map(by_id["site_id"])
+        out["site_name"] = out["id"].map(by_id["site_name"])
+        out["unserved_reason"] = out["id"].map(by_id["unserved_reason"]).fillna("")
+        out["unserved_reason_en"] = out["id"].map(by_id["unserved_reason_en"]).fillna("")
+    phases = getattr(opt, "phases", None)
+    if phases is not None:
+        by_id = phases.compounds.set_index("id")
+        out["phase"] = pd.array(out["id"].map(by_id["phase"]), dtype="Int64")
+        out["phase_end"] = out["id"].map(by_id["phase_end"])
+    out = out.reindex(columns=cols)
+    order = {t: i for i, t in enumerate(result.townships["township"])}
+    out["_t"] = out["township"].map(order).fillna(len(order))
+    out["_c"] = out["compliance"].map({k: i for i, k in enumerate(FLAGGED)})
+    out["_d"] = out["deadline"].map(lambda d: str(d) if d is not None and not pd.isna(d) else "9999")
+    out = out.sort_values(["_t", "_c", "_d", "name", "id"], kind="stable").drop(columns=["_t", "_c", "_d"])
+    return out.reset_index(drop=True)

@@ -101,14 +101,16 @@ def test_tiny_briefing_files_and_pages(tiny_zh):
     assert sorted(p.name for p in out.iterdir()) == ["briefing.html", "briefing.pdf"]
     pdf = paths["briefing_pdf"]
     assert len(tiny_zh[4].sites) >= 1
-    headings = ["一、全区托位现状", "二、选址建议", "三、选址点位图", "附录：方法与参数"]
+    headings = ["一、全区托位现状", "二、选址建议", "三、选址点位图", "附件：须整改小区清单（按乡镇）", "附录：方法与参数"]
     pages = _heading_pages(pdf, headings)
     assert list(pages) == headings, f"each section should open a page, found {pages}"
     assert pages["一、全区托位现状"] == 2, "the cover is one page"
     n = pdf_pages(pdf)
-    # cover + 4 sections, the annex's parameter table runs over 2 pages; nothing else should spill
+    # cover + 5 sections (the list of compounds to remedy is one page here), the annex's parameter
+    # table runs over 2 pages; nothing else should spill
+    assert pages["附录：方法与参数"] == pages["附件：须整改小区清单（按乡镇）"] + 1
     assert pages["附录：方法与参数"] <= n <= pages["附录：方法与参数"] + 2
-    assert 5 <= n <= 9
+    assert 6 <= n <= 10
 
 
 def test_tiny_briefing_chinese_text(tiny_zh):
@@ -249,7 +251,14 @@ def test_demo_briefing(demo):
     assert project.demo
     n = pdf_pages(pdf)
     cards_pages = -(-len(opt.sites) // 6)  # six site maps a page
-    assert 5 + cards_pages <= n <= 12, n
+    flagged = int(audit.compounds["compliance"].isin(["remediate_by_deadline", "overdue",
+                                                      "delivered_without_facility"]).sum())
+    annex_pages = -(-flagged // 55)  # the list of compounds to remedy: about 55 rows a page, by township
+    assert 5 + cards_pages + annex_pages <= n <= 12 + annex_pages + 1, n
+    # page 1 states the ask
+    ask = pdf_text(pdf, 1)
+    for word in ("决策要点", "本方案", "仍缺", "全面达标", "第一阶段", "两个缺口口径不同"):
+        assert word in ask, word
     assert pdf.stat().st_size < 3_000_000
     first = pdf_text(pdf, 1)
     assert "演示数据：边界真实，其余内容为合成数据" in first

@@ -25,11 +25,12 @@ def test_run_writes_every_output(tiny_config, tmp_path):
     out = tmp_path / "out"
     result = run(tiny_config, out, progress=False)
     for name in ("overview.html", "audit.gpkg", "audit.xlsx", "audit_compounds.csv", "audit_townships.csv",
-                 "service_areas.gpkg", "district.html", "index.html", "proposals.csv", "briefing.pdf"):
+                 "service_areas.gpkg", "district.html", "index.html", "proposals.csv", "briefing.pdf",
+                 "comply_summary.csv", "comply_sites.csv", "comply_compounds.csv", "phases.csv", "audit_annex.csv"):
         assert (out / name).stat().st_size > 0, name
     sheets = pd.read_excel(out / "audit.xlsx", sheet_name=None)
     assert list(sheets) == ["乡镇汇总", "小区与村庄", "托育机构", "1+8+N指导体系", "托位分配", "可达性（小区）", "可达性公平",
-                            "可达性洛伦兹曲线"]
+                            "可达性洛伦兹曲线", "须整改小区清单"]
     assert "每千人口托位数" in sheets["乡镇汇总"].columns
     assert set(sheets["小区与村庄"]["评估结果"]) <= {"已覆盖", "托位不足", "服务范围内无设施"}
     assert result.audit is not None and len(result.audit.compounds) == 4

@@ -86,3 +86,35 @@ def test_no_flagged_compound_is_left_unserved_when_each_has_its_own_room(seed):
     res = ComplianceCover(reach, w, caps, costs, modules).solve()
     assert res.status == "optimal"
     assert res.served == pytest.approx(w)
+
+
+def test_run_writes_the_annex_sheet_the_phase_popup_and_page_one_states_the_ask(tiny_config, tmp_path):
+    import json
+
+    import openpyxl
+
+    from siting.brief import briefing_html
+    from siting.maps.district import district_map
+    from siting.pipeline import run
+
+    out = tmp_path / "run"
+    res = run(tiny_config, out, stages=("audit", "optimize"), progress=False,
+              overrides={"analysis.as_of": "2026-11-29", "optimize.generated_candidates": 0})
+    # the annex: C2, its room, phase 1 — as a sheet in audit.xlsx and as a CSV
+    sheet = openpyxl.load_workbook(out / "audit.xlsx")["须整改小区清单"]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]]))
+    assert sheet.max_row == 2 and row["编号"] == "C2" and row["整改站点编号"] == "R:C2" and row["实施阶段"] == 1
+    assert (out / "audit_annex.csv").exists()
+    # the township map's popup shows the phase
+    html = district_map(res.project, res.audit, res.optimize, township="甲街道").get_root().render()
+    assert json.dumps("第 1 阶段")[1:-1] in html and "R:C2" in html
+    # page 1: the decision, in Chinese by default and in English
+    zh = briefing_html(res.project, res.audit, res.optimize)
+    first = zh[zh.index('class="cover"'):zh.index('class="summary"')]
+    assert "决策要点" in first and "全面达标" in first and "68.0 万元" in first and "第一阶段" in first
+    assert "两个缺口口径不同" in first
+    en = briefing_html(res.project, res.audit, res.optimize, lang="en")
+    first = en[en.index('class="cover"'):en.index('class="summary"')]
+    assert "Full compliance" in first and "680,000 yuan net of subsidy" in first and "Phase 1" in first
+    assert "甲二小区" in en[en.index('class="annex-list"'):]

@@ -262,7 +262,7 @@ def _compound_rows(c, lang: str):
                 ("服务半径类别", catchment), ("最近设施", nearest),
                 ("评估结果", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
                 ("合规状态", _chip("#000" if violation else "#555", comp_label) if violation else comp_label),
-                ("整改期限", deadline), ("剩余天数", days_text), ("依据", c.rule), ("说明", c.reason)]
+                ("整改期限", deadline), ("剩余天数", days_text), *_phase_rows(c, lang), ("依据", c.rule), ("说明", c.reason)]
     else:
         rows = [("Township", c.township), ("Kind", kind), ("Status", status), ("Completed", _date(c.completed)),
                 ("Population", _num(c.population)), ("Places required", _num(c.places_required, 1)),
@@ -270,8 +270,39 @@ def _compound_rows(c, lang: str):
                 ("Catchment", catchment), ("Nearest facility", nearest),
                 ("Flag", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
                 ("Compliance", _chip("#000", comp_label) if violation else comp_label),
-                ("Deadline", deadline), ("Days left", days_text), ("Rule", c.rule_en), ("Reason", c.reason_en)]
+                ("Deadline", deadline), ("Days left", days_text), *_phase_rows(c, lang), ("Rule", c.rule_en),
+                ("Reason", c.reason_en)]
     return rows, flag_label
+
+
+def _with_phase(compounds: gpd.GeoDataFrame, optimize) -> gpd.GeoDataFrame:
+    """Compounds with the full-compliance plan's remedying site and the phase it opens in (when planned)."""
+    comply = getattr(optimize, "comply", None)
+    if comply is None:
+        return compounds
+    sites = comply.compounds.set_index("id")
+    out = compounds.assign(remedy_site=compounds["id"].map(
+        (sites["site_id"].fillna("") + " " + sites["site_name"].fillna("")).str.strip()))
+    phases = getattr(optimize, "phases", None)
+    if phases is not None:
+        ph = phases.compounds.set_index("id")
+        out["remedy_phase"] = out["id"].map(ph["phase"])
+        out["remedy_phase_end"] = out["id"].map(ph["phase_end"])
+    return out
+
+
+def _phase_rows(c, lang: str):
+    """Popup rows for a compound's remedy in the full-compliance plan (none for compounds it does not cover)."""
+    site = getattr(c, "remedy_site", None)
+    if missing(site) or not site:
+        return []
+    zh = lang == "zh"
+    phase, end = getattr(c, "remedy_phase", None), getattr(c, "remedy_phase_end", None)
+    if missing(phase):
+        when = "规划期内未排期" if zh else "not within the phases"
+    else:
+        when = f"第 {int(phase)} 阶段（{_date(end)} 前）" if zh else f"phase {int(phase)} (by {_date(end)})"
+    return [("整改站点", site), ("实施阶段", when)] if zh else [("Remedying site", site), ("Phase", when)]
 
 
 def _date(v):
@@ -596,7 +627,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     if access is not None:
         for scenario in access.scenarios:
             _access_layer(m, access, scenario, compounds, lang, transform)
-    _compounds_layer(m, compounds, lang, transform)
+    _compounds_layer(m, _with_phase(compounds, optimize), lang, transform)
     _health_layer(m, _within(project.health, clip), lang, transform)
     _childcare_layer(m, _within(audit.childcare, clip), lang, transform)
     sites = optimize.sites if optimize is not None else None
