@@ -513,3 +513,14 @@ def test_selection_that_breaks_the_model_raises_naming_highs_status(monkeypatch)
     _tampered(monkeypatch, median, lambda x: np.where(np.arange(len(x)) < 3, 1.0, x))  # 3 sites for p = 2
     with pytest.raises(ModelError, match="Optimal.*3 new sites opened, p = 2"):
         PMedian.from_cost_matrix(COST, W, 2).solve()
+
+
+def test_capacitated_mclp_minimum_without_any_capacity_is_infeasible_not_a_crash():
+    # No site has capacity, so the model HiGHS gets has no columns ("Empty"): a minimum of 5 new
+    # places cannot be met, a minimum of 0 is met by opening nothing. The old driver crashed here.
+    build = lambda minimum: CapacitatedMCLP.from_cost_matrix(  # noqa: E731
+        COST, W, 2, 2, [0, 0, 0], group_of=["a", "a", "b"], min_capacity={"a": minimum})
+    res = build(5).solve()
+    assert res.status == "infeasible" and "minimum" in res.reason and np.isnan(res.objective)
+    res = build(0).solve()
+    assert res.status == "optimal" and res.objective == 0 and res.selected.tolist() == []

@@ -466,6 +466,11 @@ def solve_highs(
             status = "feasible"
     elif ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
         status, gap = "infeasible", float("inf")
+    elif ms == S.kModelEmpty:  # no columns: every row must hold at 0
+        ok = bool(np.all(np.asarray(row_lo) <= 0) and np.all(np.asarray(row_hi) >= 0))
+        x = np.zeros(lp.num_col_) if ok else None
+        objective = bound = float(offset) if ok else float("nan")
+        status, gap = ("optimal", 0.0) if ok else ("infeasible", float("inf"))
     elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit, S.kObjectiveBound,
                 S.kObjectiveTarget):
         status = "time_limit" if has_solution else "no_solution"
