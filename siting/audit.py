@@ -26,13 +26,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 
 from .config import Config
 from .demand import compound_demand, facility_supply
 from .models._base import solve_highs
 from .network import od_matrix, snap
 
-__all__ = ["AuditResult", "audit", "allocate", "catchment_pairs", "facility_service_areas", "catchment_of", "township_table", "guidance_check", "standards_check"]
+__all__ = ["AuditResult", "NEAREST_STATUS", "audit", "allocate", "catchment_pairs", "nearest_with_places", "facility_service_areas", "catchment_of", "township_table", "guidance_check", "standards_check"]
 
 RULE_NEW = "岚政办字〔2024〕5号 二(二)1：新建居住区应配套建设与常住人口规模相适应的婴幼儿照护服务设施，与住宅同步验收、同步交付"
 RULE_EXISTING = "岚政办字〔2024〕5号 二(二)1：不能满足需求的已建成居住区要在3年内通过购置、置换、租赁、补贴等方式建设婴幼儿照护服务设施"
@@ -40,6 +41,11 @@ RULE_NEW_EN = "Plan 2(2)1: new residential areas get matching childcare faciliti
 RULE_EXISTING_EN = "Plan 2(2)1: existing residential areas lacking facilities must add them within 3 years"
 
 _TOL = 1e-6
+# Why the nearest facility with places does or does not serve a compound (nearest_status).
+NEAREST_STATUS = ("counts", "beyond_catchment", "no_places_left", "not_under3", "not_needed")
+# Road distances to the nearest facility are searched up to this many times the straight line (≥ the minimum).
+_ROAD_SEARCH_FACTOR = 4.0
+_ROAD_SEARCH_MIN_M = 2000.0
 
 
 @dataclass
@@ -138,6 +144,112 @@ def _fmt_limit(group: str, config: Config, lang: str) -> str:
     return f"{limit:g} m {mode}" if weight == "length" else f"{limit / 60:g} min {mode}"
 
 
+def nearest_with_places(project, compounds: gpd.GeoDataFrame, childcare: gpd.GeoDataFrame, pairs: pd.DataFrame,
+                        facilities: gpd.GeoDataFrame, catchment: pd.Series, config: Config) -> pd.DataFrame:
+    """The childcare facility nearest to each compound in a straight line, and why it does or does not count.
+
+    A person looking at the map sees the nearest kindergarten or nursery; when the compound is still
+    flagged, the audit must say why that facility does not serve it: farther than the catchment
+    along roads, no places left after the allocation, or no places for under-3s (a kindergarten
+    without 托班).
+
+    Returns
+    -------
+    DataFrame
+        Index of ``compounds``: ``nearest_id``, ``nearest_facility`` (name), ``nearest_straight_m``
+        (metres from the compound's outline, 0 inside it), ``nearest_road_m`` (metres along the
+        compound's catchment network, NaN when not connected within ``_ROAD_SEARCH_FACTOR`` × the
+        straight line), ``nearest_status`` (:data:`NEAREST_STATUS`) and ``nearest_reason`` /
+        ``nearest_reason_en`` (a sentence for people).
+    """
+    n = len(compounds)
+    out = pd.DataFrame({"nearest_id": [None] * n, "nearest_facility": [None] * n, "nearest_straight_m": np.nan,
+                        "nearest_road_m": np.nan, "nearest_status": [None] * n, "nearest_reason": [None] * n,
+                        "nearest_reason_en": [None] * n}, index=compounds.index)
+    cand = childcare
+    cand = cand[cand.geometry.notna() & ~cand.geometry.is_empty]
+    ok = (compounds.geometry.notna() & ~compounds.geometry.is_empty).to_numpy()
+    if len(cand) == 0 or not ok.any():
+        return out
+    comp_m = compounds.geometry.to_crs(project.crs)
+    cand_m = cand.geometry.to_crs(project.crs)
+    src, dst = cand_m.sindex.nearest(comp_m[ok], return_all=False)
+    rows = np.flatnonzero(ok)[src]
+    pick = np.full(n, -1)
+    pick[rows] = dst
+    straight = np.full(n, np.nan)
+    straight[rows] = shapely.distance(comp_m.to_numpy()[rows], cand_m.to_numpy()[dst])
+
+    # Road metres from each compound to its pick, on its catchment's network (length, not time).
+    road = np.full(n, np.nan)
+    for group in ("street", "town", "village"):
+        sel = np.flatnonzero((catchment == group).to_numpy() & (pick >= 0))
+        if len(sel) == 0:
+            continue
+        graph = project.network(config[f"catchment.{group}_network"])
+        targets = np.unique(pick[sel])
+        cutoff = max(_ROAD_SEARCH_FACTOR * float(np.nanmax(straight[sel])), _ROAD_SEARCH_MIN_M)
+        od = od_matrix(graph, compounds.iloc[sel], cand.iloc[targets], cutoff=cutoff, weight="length",
+                       max_snap_distance=config["network.snap_max_distance"], crs=project.crs).tocoo()
+        hit = targets[od.col] == pick[sel][od.row]
+        road[sel[od.row[hit]]] = od.data[hit]
+
+    # Why it counts or not, from the allocation (pairs are positions in compounds × facilities).
+    fac_pos = pd.Series(np.arange(len(facilities)), index=facilities.index)
+    pick_fac = np.full(n, -1)
+    with_supply = cand.index[np.clip(pick, 0, None)].isin(facilities.index) & (pick >= 0)
+    pick_fac[with_supply] = fac_pos.reindex(cand.index[pick[with_supply]]).to_numpy()
+    key = pd.Series(pairs["allocated"].to_numpy(), index=pd.MultiIndex.from_arrays([pairs["row"].to_numpy(dtype=int),
+                                                                                    pairs["col"].to_numpy(dtype=int)]))
+    load = np.bincount(pairs["col"].to_numpy(dtype=int), weights=pairs["allocated"], minlength=len(facilities))
+    supply = facilities["places_supply"].to_numpy(dtype=float)
+    required = compounds["places_required"].to_numpy(dtype=float)
+    served = compounds["places_served"].to_numpy(dtype=float)
+    ids, names = cand["id"].to_numpy(), cand["name"].to_numpy()
+    cols = {k: out[k].to_numpy(dtype=object, copy=True) for k in ("nearest_id", "nearest_facility", "nearest_status",
+                                                        "nearest_reason", "nearest_reason_en")}
+    for i in np.flatnonzero(pick >= 0):
+        j = pick_fac[i]
+        group = catchment.iloc[i]
+        if j < 0:
+            status = "not_under3"
+        elif (i, j) not in key.index:
+            status = "beyond_catchment"
+        elif key[(i, j)] > _TOL:
+            status = "counts"
+        elif load[j] + _TOL >= supply[j]:
+            status = "no_places_left"
+        else:
+            status = "not_needed" if served[i] + _TOL >= required[i] else "no_places_left"
+        zh, en = _nearest_reason(status, road[i], key.get((i, j), 0.0) if j >= 0 else 0.0,
+                                 _fmt_limit(group, config, "zh"), _fmt_limit(group, config, "en"))
+        for k, v in zip(cols, (ids[pick[i]], names[pick[i]], status, zh, en)):
+            cols[k][i] = v
+    for k, v in cols.items():
+        out[k] = v
+    out["nearest_straight_m"] = straight
+    out["nearest_road_m"] = road
+    return out
+
+
+def _nearest_reason(status: str, road: float, allocated: float, catch_zh: str, catch_en: str) -> tuple[str, str]:
+    """One sentence (Chinese, English) on whether the nearest facility with places serves the compound."""
+    if status == "counts":
+        return f"计入：向本小区分配 {allocated:.0f} 个托位", f"counts: {allocated:.0f} places allocated to this compound"
+    if status == "not_under3":
+        return "不提供 3 岁以下托位（幼儿园未开设托班或无托位），不计入", "not counted: no places for under-3s (no 托班)"
+    if status == "no_places_left":
+        return (f"在{catch_zh}范围内，但其托位已全部分配给其他小区",
+                f"within {catch_en}, but all its places went to other compounds")
+    if status == "not_needed":
+        return (f"在{catch_zh}范围内；本小区需求已由其他设施满足",
+                f"within {catch_en}; this compound's need is met by other facilities")
+    if np.isnan(road):
+        return (f"沿道路不连通或很远，超出{catch_zh}服务范围，不计入",
+                f"not counted: not connected along roads (or very far), beyond {catch_en}")
+    return (f"沿道路 {road:,.0f} 米，超出{catch_zh}服务范围，不计入",
+            f"not counted: {road:,.0f} m along roads, beyond {catch_en}")
+
 def _compliance(row, plan_date: dt.date, deadline: dt.date, as_of: dt.date):
     """(compliance code, deadline or None, days left or None) for one audited compound."""
     covered = row["flag"] == "covered"
@@ -211,16 +323,10 @@ def audit(project, config: Config | None = None) -> AuditResult:
     compounds["places_served"] = np.minimum(served, required)
     compounds["facilities_in_reach"] = np.bincount(rows, minlength=n)
     compounds["places_in_reach"] = np.bincount(rows, weights=capacity[cols] if len(cols) else None, minlength=n)
-    nearest = pairs.sort_values(["row", "value", "col"]).drop_duplicates("row").set_index("row")
-    pos = np.arange(n)
-    compounds["nearest_facility"] = pd.Series(facilities["name"].to_numpy()[nearest["col"].to_numpy(dtype=int)],
-                                              index=nearest.index).reindex(pos).to_numpy()
-    compounds["nearest_value"] = nearest["value"].reindex(pos).to_numpy()
-    compounds["nearest_unit"] = np.where(nearest["weight"].reindex(pos).to_numpy() == "travel_time", "s", "m")
-    compounds.loc[compounds["nearest_facility"].isna(), "nearest_unit"] = None
     flag = np.where(compounds["facilities_in_reach"] == 0, "no_facility",
                     np.where(compounds["places_served"] + _TOL < compounds["places_required"], "under_served", "covered"))
     compounds["flag"] = flag
+    compounds = compounds.join(nearest_with_places(project, compounds, childcare, pairs, facilities, catchment, config))
 
     codes, deadlines, days_left, rules_zh, rules_en, reasons_zh, reasons_en = [], [], [], [], [], [], []
     for i, row in enumerate(compounds.to_dict("records")):
@@ -427,7 +533,8 @@ def write_audit(result: AuditResult, out_dir, lang: str = "zh", access=None, ann
     out = Path(out_dir)
     comp_cols = ["id", "name", "township", "kind", "status", "completed", "households", "population", "population_source",
                  "catchment", "places_required", "places_in_reach", "facilities_in_reach", "places_served",
-                 "nearest_facility", "nearest_value", "nearest_unit", "flag", "compliance", "deadline", "days_left",
+                 "nearest_id", "nearest_facility", "nearest_road_m", "nearest_straight_m", "nearest_status", "nearest_reason",
+                 "nearest_reason_en", "flag", "compliance", "deadline", "days_left",
                  "rule", "rule_en", "reason", "reason_en"]
     cc_cols = ["id", "name", "township", "kind", "places", "classes", "places_supply", "places_estimated", "load",
                "registered", "filed", "inclusive", "registration", "standard_issues"]

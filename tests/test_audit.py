@@ -1,6 +1,7 @@
 """Audit tests with hand-computed answers on tiny inputs (see tests/tiny.py for the layout)."""
 
 import datetime as dt
+import json
 
 import geopandas as gpd
 
@@ -224,3 +225,57 @@ def test_facility_service_areas_one_polygon_per_facility_and_distance(tiny_confi
     inside = [pt for pt, d in zip(xy, dist.values()) if leg + d <= 300]
     assert len(inside) >= 3 and all(area.buffer(0.5).contains(pt) for pt in inside)
     assert sum(area.contains(pt) for pt, d in zip(xy, dist.values()) if leg + d > 335) == 0
+
+
+def _haversine(lon1, lat1, lon2, lat2, r=6371009.0):
+    """Great-circle metres, as osmnx measures edge lengths (mean Earth radius)."""
+    p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * r * np.arcsin(np.sqrt(a))
+
+
+def test_nearest_facility_and_why_it_does_not_count(tmp_path):
+    """Every compound names its nearest facility, both distances and the reason, on a grid with a missing road.
+
+    Street catchment: 300 m walk. Compounds and facilities sit on grid nodes (no snap legs);
+    grid steps are 0.002° (≈ 182 m east-west, ≈ 222 m north-south here).
+    - A (119.202, 35.112) and 远托育园 (119.202, 35.114): 222 m apart, but the north-south road at
+      119.202 is missing, so the walk goes round: east 1 step, north 1, west 1 ≈ 586 m > 300 m.
+    - 小托育点 (2 places) at (119.206, 35.106): Q2 is 1 step west of it (182 m), Q1 1 step south
+      (222 m); both need 4.72 places, the LP gives its 2 places to the nearer Q2, none left for Q1.
+    - R (119.208, 35.102) has 无托班幼儿园 (no 托班, no places) 55.6 m north: not an under-3 provider.
+    """
+    from tests.tiny import grid_osm
+
+    cfg = write_tiny_project(tmp_path, osm=grid_osm(skip_ways=("v1",)))
+    pts = {"A": (119.202, 35.112), "Q1": (119.206, 35.108), "Q2": (119.204, 35.106), "R": (119.208, 35.102)}
+    feats = [{"type": "Feature", "properties": {"编号": k, "名称": f"{k}小区", "所属乡镇": "甲街道", "类型": "小区",
+                                                 "户数": 400, "人口": 1000, "竣工日期": "2010-01-01", "状态": "现状"},
+              "geometry": {"type": "Point", "coordinates": list(xy)}} for k, xy in pts.items()]
+    (tmp_path / "compounds.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats},
+                                                           ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "childcare.csv").write_text(
+        "编号,名称,类型,托位数,托班数,已登记,已备案,普惠,经度,纬度\n"
+        "F1,远托育园,托育机构,30,3,是,是,否,119.202,35.114\n"
+        "F2,小托育点,托育机构,2,1,是,是,否,119.206,35.106\n"
+        "K0,无托班幼儿园,幼儿园,,0,是,是,是,119.208,35.1025\n", encoding="utf-8-sig")
+    _, r = _audit(cfg)
+    c = r.compounds.set_index("id")
+    lon_step = _haversine(119.202, 35.112, 119.204, 35.112)
+    lat_step = _haversine(119.204, 35.112, 119.204, 35.114)
+    a = c.loc["A"]
+    assert (a["nearest_id"], a["nearest_facility"], a["nearest_status"]) == ("F1", "远托育园", "beyond_catchment")
+    assert a["nearest_straight_m"] == pytest.approx(_haversine(119.202, 35.112, 119.202, 35.114), rel=0.005)
+    assert a["nearest_road_m"] == pytest.approx(2 * lon_step + lat_step, rel=0.005)  # ≈ 586 m, not 222 m
+    assert a["nearest_reason"] == f"沿道路 {a['nearest_road_m']:,.0f} 米，超出步行 300 米服务范围，不计入"
+    assert a["flag"] == "no_facility"
+    q1, q2 = c.loc["Q1"], c.loc["Q2"]
+    assert q2["nearest_id"] == "F2" and q2["nearest_status"] == "counts" and q2["places_served"] == pytest.approx(2)
+    assert q2["nearest_road_m"] == pytest.approx(lon_step, rel=0.005)
+    assert q1["nearest_id"] == "F2" and q1["nearest_status"] == "no_places_left" and q1["places_served"] == 0
+    assert q1["nearest_road_m"] == pytest.approx(_haversine(119.206, 35.106, 119.206, 35.108), rel=0.005)
+    assert q1["nearest_reason"] == "在步行 300 米范围内，但其托位已全部分配给其他小区"
+    assert q1["flag"] == "under_served"
+    rr = c.loc["R"]
+    assert rr["nearest_id"] == "K0" and rr["nearest_status"] == "not_under3"
+    assert rr["nearest_straight_m"] == pytest.approx(_haversine(119.208, 35.102, 119.208, 35.1025), rel=0.005)

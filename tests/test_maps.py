@@ -235,6 +235,17 @@ def test_demo_district_and_township_maps(tmp_path, browser_page):  # noqa: F811
         assert counts["sites"] == len(opt.sites) and counts["township"] == len(project.townships)
         assert "演示数据（合成）" in _text(page, "#siting-title")
         assert page.page.title() == f"{project.name} 托育服务评估与选址建议"
+        # At district zoom no numbered site hides another (the dense core moves icons apart) ...
+        centres = page.evaluate("() => [...document.querySelectorAll('.siting-site')].map(e => {"
+                                " const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2,"
+                                " r.width]; })")
+        assert len(centres) == len(opt.sites)
+        assert all(np.hypot(a[0] - b[0], a[1] - b[1]) >= a[2] for i, a in enumerate(centres) for b in centres[i + 1:])
+        # ... and violations are drawn after (over) every other compound.
+        order = page.leaflet("const v = []; map.eachLayer(l => { if (l.feature && l.feature.properties.layer === 'compound')"
+                             " v.push(l.feature.properties.compliance); }); return v;")
+        bad = [c in ("delivered_without_facility", "overdue") for c in order]
+        assert any(bad) and bad == sorted(bad)
         page.screenshot("maps/demo_district.png")
         # a flagged existing compound: its deadline and the days left
         flagged = comp[comp["compliance"] == "remediate_by_deadline"].iloc[0]
@@ -242,6 +253,10 @@ def test_demo_district_and_township_maps(tmp_path, browser_page):  # noqa: F811
         text = _popup_at(page, pt.y, pt.x, zoom=18)
         assert flagged["name"] in text and "整改期限" in text and str(flagged["deadline"])[:10] in text
         assert "剩余天数" in text
+        # the nearest facility, both distances and why it does not count
+        assert f"最近托育设施\t{flagged['nearest_facility']}" in text
+        assert f"沿道路 {flagged['nearest_road_m']:,.0f} 米 · 直线 {flagged['nearest_straight_m']:,.0f} 米" in text
+        assert flagged["nearest_reason"] in text
         page.screenshot("maps/demo_compound_popup.png")
     # the township with the most proposed sites
     name = opt.sites["township"].value_counts().index[0]

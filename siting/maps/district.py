@@ -254,12 +254,20 @@ def _compound_rows(c, lang: str):
         days_text = f"剩余 {int(days)} 天" if zh else f"{int(days)} days left"
     deadline = None if missing(c.deadline) else str(c.deadline)[:10]
     nearest = getattr(c, "nearest_facility", None)
+    road, straight = getattr(c, "nearest_road_m", None), getattr(c, "nearest_straight_m", None)
+    if missing(nearest):
+        distance = None
+    elif zh:
+        distance = f"沿道路 {_num(road, 0, '米') if not missing(road) else '不连通'} · 直线 {_num(straight, 0, '米')}"
+    else:
+        distance = f"{_num(road, 0, 'm') if not missing(road) else 'not connected'} along roads · {_num(straight, 0, 'm')} straight"
     violation = c.compliance in VIOLATIONS
     if zh:
         rows = [("乡镇（街道）", c.township), ("类型", kind), ("状态", status), ("竣工日期", _date(c.completed)),
                 ("人口", _num(c.population)), ("需求托位", _num(c.places_required, 1)),
                 ("已分配托位", _num(c.places_served, 1)), ("服务范围内托位", _num(c.places_in_reach, 0)),
-                ("服务半径类别", catchment), ("最近设施", nearest),
+                ("服务半径类别", catchment), ("最近托育设施", nearest), ("距离", distance),
+                ("是否计入", getattr(c, "nearest_reason", None)),
                 ("评估结果", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
                 ("合规状态", _chip("#000" if violation else "#555", comp_label) if violation else comp_label),
                 ("整改期限", deadline), ("剩余天数", days_text), *_phase_rows(c, lang), ("依据", c.rule), ("说明", c.reason)]
@@ -267,7 +275,8 @@ def _compound_rows(c, lang: str):
         rows = [("Township", c.township), ("Kind", kind), ("Status", status), ("Completed", _date(c.completed)),
                 ("Population", _num(c.population)), ("Places required", _num(c.places_required, 1)),
                 ("Places allocated", _num(c.places_served, 1)), ("Places in reach", _num(c.places_in_reach, 0)),
-                ("Catchment", catchment), ("Nearest facility", nearest),
+                ("Catchment", catchment), ("Nearest childcare", nearest), ("Distance", distance),
+                ("Counts?", getattr(c, "nearest_reason_en", None)),
                 ("Flag", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
                 ("Compliance", _chip("#000", comp_label) if violation else comp_label),
                 ("Deadline", deadline), ("Days left", days_text), *_phase_rows(c, lang), ("Rule", c.rule_en),
@@ -310,6 +319,10 @@ def _date(v):
 
 
 def _compounds_layer(m, compounds: gpd.GeoDataFrame, lang: str, transform) -> None:
+    # Canvas draws in order: covered first, flagged above them, violations on top, so that at
+    # district zoom no violation hides under a neighbour's dot.
+    rank = np.where(compounds["compliance"].isin(VIOLATIONS), 2, np.where(compounds["flag"] != "covered", 1, 0))
+    compounds = compounds.iloc[np.argsort(rank, kind="stable")]
     styles = {}
     rows = []
     for c in compounds.itertuples(index=False):
@@ -492,6 +505,41 @@ def _sites_layer(m, sites: gpd.GeoDataFrame, lang: str, transform) -> None:
         marker.add_child(Bind(_popup(title, table, lang), title))
         marker.add_to(group)
     group.add_to(m)
+    if len(sites):
+        m.get_root().script.add_child(Element(_DECLUTTER_JS.replace("MAP", m.get_name())))
+
+
+# In the dense core numbered sites would sit on each other: after every zoom, each site (in rank
+# order) keeps its place if free, else its icon moves to the nearest free spot on rings around
+# it (a dashed outline marks a moved icon; its popup still opens at the true location).
+_DECLUTTER_JS = """
+(function () {
+  function declutter() {
+    var icons = [].slice.call(document.querySelectorAll('.siting-site'));
+    icons.sort(function (a, b) { return a.dataset.rank - b.dataset.rank; });
+    icons.forEach(function (el) { el.style.transform = ''; el.style.borderStyle = ''; });
+    var placed = [];
+    icons.forEach(function (el) {
+      var r = el.getBoundingClientRect(), d = r.width + 2;
+      var x = r.left + r.width / 2, y = r.top + r.height / 2, best = null;
+      for (var ring = 0; ring < 8 && !best; ring++) {
+        var n = ring === 0 ? 1 : 6 * ring;
+        for (var k = 0; k < n && !best; k++) {
+          var a = 2 * Math.PI * k / n - Math.PI / 2, dx = ring * d * Math.cos(a), dy = ring * d * Math.sin(a);
+          if (placed.every(function (p) { return Math.hypot(p[0] - x - dx, p[1] - y - dy) >= d; })) { best = [dx, dy]; }
+        }
+      }
+      best = best || [0, 0];
+      placed.push([x + best[0], y + best[1]]);
+      if (best[0] || best[1]) {
+        el.style.transform = 'translate(' + best[0].toFixed(1) + 'px,' + best[1].toFixed(1) + 'px)';
+        el.style.borderStyle = 'dashed';
+      }
+    });
+  }
+  window.addEventListener('load', function () { MAP.on('zoomend overlayadd', declutter); declutter(); });
+})();
+"""
 
 
 def _township_labels(m, townships: gpd.GeoDataFrame, transform, highlight: str | None) -> None:
