@@ -37,7 +37,9 @@ LAYER_KEYS = {
     "repair": bool,  # repair invalid geometries with shapely.make_valid instead of failing
     "values": dict,  # extra category synonyms: {field = {source value = code}}
     "network_type": str,  # roads only: walk or drive (informational)
+    "outside": str,  # features beyond the district boundary: "error" (default), "drop" (left out, listed) or "keep"
 }
+OUTSIDE_CHOICES = ("error", "drop", "keep")
 
 _POSITIVE = {
     "policy.places_per_1000",
@@ -94,6 +96,7 @@ class LayerSpec:
     repair: bool = False
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     network_type: str | None = None
+    outside: str = "error"
 
 
 @dataclass
@@ -259,6 +262,11 @@ def _layer_specs(user_layers: dict, base: Path, where: str) -> dict[str, LayerSp
                     f"{where}: 'layers.{name}.{key}' must be {LAYER_KEYS[key].__name__}, got {value!r}",
                     f"{where}：配置项“layers.{name}.{key}”应为 {LAYER_KEYS[key].__name__}，实际为 {value!r}",
                 )
+        if table.get("outside", "error") not in OUTSIDE_CHOICES:
+            raise ConfigError(
+                f"{where}: 'layers.{name}.outside' must be one of {', '.join(OUTSIDE_CHOICES)}, got {table['outside']!r}",
+                f"{where}：配置项“layers.{name}.outside”只能是 {'、'.join(OUTSIDE_CHOICES)} 之一，实际为 {table['outside']!r}",
+            )
         if "path" not in table:
             raise ConfigError(
                 f"{where}: [layers.{name}] needs path = \"FILE\"",

@@ -1,8 +1,8 @@
 """Load stage: read each layer from its file, map its columns onto the schema, check it, store it in WGS84.
 
-Every problem found is collected as a :class:`Problem` naming the file, the row (1-based record
-number; for CSV and Excel the spreadsheet line is row + 1), the id, the column, what is wrong and
-how to fix it, so a planner sees all of them at once instead of one traceback at a time.
+Every problem found is collected as a :class:`Problem` naming the file, the row (as the planner sees
+it: the spreadsheet row for CSV and Excel, header included; the 1-based record number for GIS files),
+the id and name, the column, what is wrong and how to fix it, so a planner sees all of them at once instead of one traceback at a time.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from .crs import (
 from .errors import DataError
 from .schema import BOOL_FALSE, BOOL_TRUE, SCHEMAS, VOCAB, LayerSchema
 
-__all__ = ["Problem", "format_problems", "geometry_from_geojson", "raise_for_problems", "read_layer", "read_table"]
+__all__ = ["Problem", "format_problems", "geometry_from_geojson", "problems_table", "raise_for_problems", "read_layer",
+           "read_table", "row_number"]
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +57,22 @@ class Problem:
     column: str | None = None
     fix_en: str = ""
     fix_zh: str = ""
-    severity: str = "error"  # "error" stops the run; "warning" is reported and the row kept
+    severity: str = "error"  # "error" stops the run; "warning" is reported and the row kept; "note" only informs
+    name: str | None = None  # the record's name, shown beside its id
+    field: str | None = None  # the schema field the column maps to, when the column has another name
 
     def format(self, lang: str = "zh") -> str:
         where = [self.file]
         if self.row is not None:
             where.append(f"第 {self.row} 行" if lang == "zh" else f"row {self.row}")
+        named = f"（{self.name}）" if lang == "zh" else f" ({self.name})"
         if self.id is not None:
-            where.append(f"编号 {self.id}" if lang == "zh" else f"id {self.id}")
+            where.append((f"编号 {self.id}" if lang == "zh" else f"id {self.id}") + (named if self.name else ""))
+        elif self.name:
+            where.append(f"“{self.name}”" if lang == "zh" else f"'{self.name}'")
         if self.column is not None:
-            where.append(f"列“{self.column}”" if lang == "zh" else f"column '{self.column}'")
+            extra = f" ({self.field})" if lang != "zh" and self.field and self.field != self.column else ""
+            where.append(f"列“{self.column}”" if lang == "zh" else f"column '{self.column}'{extra}")
         text, fix = (self.zh, self.fix_zh) if lang == "zh" else (self.en, self.fix_en)
         sep = "，" if lang == "zh" else ", "
         head = sep.join(where)
@@ -74,14 +81,44 @@ class Problem:
         return f"{head}: {text}" + (f". Fix: {fix}" if fix else "")
 
 
+_SEVERITY_ZH = {"error": "错误 ", "warning": "警告 ", "note": "提示 "}
+
+
 def format_problems(problems: list[Problem], lang: str = "zh", limit: int | None = None) -> str:
     shown = problems if limit is None else problems[:limit]
-    lines = [("错误 " if p.severity == "error" else "警告 ") if lang == "zh" else f"{p.severity.upper()} " for p in shown]
+    lines = [_SEVERITY_ZH.get(p.severity, "警告 ") if lang == "zh" else f"{p.severity.upper()} " for p in shown]
     lines = [tag + p.format(lang) for tag, p in zip(lines, shown)]
     if limit is not None and len(problems) > limit:
         more = len(problems) - limit
         lines.append(f"……另有 {more} 个问题" if lang == "zh" else f"... and {more} more problems")
     return "\n".join(lines)
+
+
+_NOTE_COLUMNS = {  # input_notes.csv headers: English, Chinese
+    "severity": "级别", "layer": "图层", "file": "文件", "row": "行", "id": "编号", "name": "名称", "column": "列",
+    "message": "说明", "fix": "处理",
+}
+_SEVERITY_LABEL_ZH = {"error": "错误", "warning": "警告", "note": "提示"}
+
+
+def _cell(value):
+    """A spreadsheet cell that is never a formula: data strings starting with = + - @ get a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def problems_table(problems: list[Problem], lang: str = "zh") -> pd.DataFrame:
+    """Every problem found while loading as a table (``input_notes.csv``): what was dropped, assumed or inferred."""
+    zh = lang == "zh"
+    rows = [{
+        "severity": _SEVERITY_LABEL_ZH.get(p.severity, p.severity) if zh else p.severity,
+        "layer": p.layer, "file": p.file, "row": p.row, "id": p.id, "name": p.name, "column": p.column,
+        "message": p.zh if zh else p.en, "fix": p.fix_zh if zh else p.fix_en,
+    } for p in problems]
+    table = pd.DataFrame(rows, columns=list(_NOTE_COLUMNS)).astype({"row": "Int64"})
+    table = table.map(_cell) if len(table) else table
+    return table.rename(columns=_NOTE_COLUMNS) if zh else table
 
 
 def raise_for_problems(problems: list[Problem], log_warnings: bool = True) -> None:
@@ -105,6 +142,14 @@ def raise_for_problems(problems: list[Problem], log_warnings: bool = True) -> No
 
 
 # ---------------------------------------------------------------------------------------- reading
+
+_TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls")
+
+
+def row_number(spec: LayerSpec, position: int) -> int:
+    """The row of record ``position`` (0-based) as the planner sees it: the spreadsheet row for CSV and
+    Excel (the header is row 1, so the first record is row 2), the 1-based record number otherwise."""
+    return int(position) + (2 if spec.path.suffix.lower() in _TABLE_SUFFIXES else 1)
 
 
 def _detect_text_encoding(raw: bytes) -> str:
@@ -441,7 +486,7 @@ def _read_source(spec: LayerSpec, problems: list[Problem], near=None) -> gpd.Geo
             for i in np.flatnonzero((x.isna() | y.isna()).to_numpy()):
                 problems.append(_problem(spec, "coordinates missing or not numbers", "坐标为空或不是数字",
                                          "fill in the coordinates or delete the row", "补全坐标或删除该行",
-                                         row=int(i) + 1, column=f"{xy[0]}/{xy[1]}"))
+                                         row=row_number(spec, i), column=f"{xy[0]}/{xy[1]}"))
             geom = gpd.points_from_xy(x.fillna(0), y.fillna(0))
             gdf = gpd.GeoDataFrame(df.drop(columns=list(xy)), geometry=geom, crs=None)
             gdf.loc[(x.isna() | y.isna()).to_numpy(), "geometry"] = None
@@ -547,9 +592,11 @@ def _conform(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema, proble
                 break
     gdf = gdf.rename(columns=rename)
     gdf = gdf.loc[:, ~gdf.columns.duplicated()]
+    source_of = {target: str(source) for source, target in rename.items()}  # the planner's column names, for messages
 
     id_col = schema.id_field
     ids = gdf[id_col].astype(str).where(gdf[id_col].notna(), None) if id_col and id_col in gdf else pd.Series([None] * len(gdf), index=gdf.index)
+    labels = [n.strip() if isinstance(n, str) and n.strip() else None for n in gdf["name"]] if "name" in gdf and id_col != "name" else [None] * len(gdf)
     vocab = schema.extra.get("vocab", {})
     out = {}
     for f in schema.fields:
@@ -580,7 +627,7 @@ def _conform(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema, proble
                 problems.append(
                     Problem(name, file, f"value {raw!r} {err[0]}" + (f"; allowed: {allowed}" if allowed else ""),
                             f"取值 {raw!r} {err[1]}" + (f"；可用取值：{allowed}" if allowed else ""),
-                            row=i + 1, id=ids.iloc[i], column=f.name,
+                            row=row_number(spec, i), id=ids.iloc[i], name=labels[i], column=source_of.get(f.name, f.name), field=f.name,
                             fix_en="correct the cell" + (f" or add it under [layers.{name}.values.{f.name}]" if allowed else ""),
                             fix_zh="更正该单元格" + (f"，或在 [layers.{name}.values.{f.name}] 中加上对应关系" if allowed else ""))
                 )
@@ -608,14 +655,15 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema,
     geoms = gdf.geometry.values
     for i, g in enumerate(geoms):
         rid = None if id_col is None else gdf[id_col].iloc[i]
+        label = gdf["name"].iloc[i] if "name" in gdf and id_col != "name" and isinstance(gdf["name"].iloc[i], str) else None
         if g is None or g.is_empty:
-            problems.append(Problem(spec.name, file, "geometry is missing or empty", "几何为空", row=i + 1, id=rid,
+            problems.append(Problem(spec.name, file, "geometry is missing or empty", "几何为空", row=row_number(spec, i), id=rid, name=label,
                                     fix_en="draw the feature or delete the row", fix_zh="补绘要素或删除该行"))
             keep[i] = False
             continue
         if g.geom_type not in schema.geometry:
             problems.append(Problem(spec.name, file, f"geometry is {g.geom_type}; expected {' or '.join(schema.geometry)}",
-                                    f"几何类型为 {g.geom_type}，应为 {' 或 '.join(schema.geometry)}", row=i + 1, id=rid,
+                                    f"几何类型为 {g.geom_type}，应为 {' 或 '.join(schema.geometry)}", row=row_number(spec, i), id=rid, name=label,
                                     fix_en="export the layer with the right geometry type", fix_zh="以正确的几何类型导出该图层"))
             keep[i] = False
             continue
@@ -626,9 +674,9 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema,
                 if geoms[i].geom_type == "GeometryCollection":
                     geoms[i] = shapely.union_all([p for p in geoms[i].geoms if p.geom_type in schema.geometry])
                 problems.append(Problem(spec.name, file, f"invalid geometry repaired ({reason})", f"无效几何已修复（{reason}）",
-                                        row=i + 1, id=rid, severity="warning"))
+                                        row=row_number(spec, i), id=rid, name=label, severity="warning"))
             else:
-                problems.append(Problem(spec.name, file, f"invalid geometry: {reason}", f"几何无效：{reason}", row=i + 1, id=rid,
+                problems.append(Problem(spec.name, file, f"invalid geometry: {reason}", f"几何无效：{reason}", row=row_number(spec, i), id=rid, name=label,
                                         fix_en=f"fix it in GIS, or set repair = true under [layers.{spec.name}]",
                                         fix_zh=f"在 GIS 中修复，或在 [layers.{spec.name}] 下设置 repair = true"))
                 keep[i] = False
@@ -637,7 +685,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema,
         ids = gdf[id_col]
         dup = ids.notna() & ids.duplicated(keep=False)
         for value in sorted(set(ids[dup].astype(str))):
-            rows = [int(i) + 1 for i in np.flatnonzero((ids.astype(str) == value).to_numpy())]
+            rows = [row_number(spec, i) for i in np.flatnonzero((ids.astype(str) == value).to_numpy())]
             problems.append(Problem(spec.name, file, f"id '{value}' is used by rows {', '.join(map(str, rows))}",
                                     f"编号“{value}”重复，出现在第 {'、'.join(map(str, rows))} 行", id=value, column=id_col,
                                     fix_en="give each feature its own id", fix_zh="为每个要素设置唯一编号"))

@@ -18,7 +18,8 @@ from .audit import AuditResult, audit, facility_service_areas, write_audit
 from .i18n import t
 from .optimize import OptimizeResult, optimize, write_optimize
 from .project import Project, load_project
-from .tables import write_gpkg
+from .load import problems_table
+from .tables import write_csv, write_gpkg
 
 __all__ = ["RunResult", "run", "STAGES"]
 
@@ -69,6 +70,8 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
     project = load_project(config, overrides)
     bar.update()
     result = RunResult(project=project, out_dir=out)
+    # what loading dropped, assumed or inferred, row by row, beside the results it shaped
+    result.outputs["input_notes_csv"] = write_csv(problems_table(project.problems, lang), out / "input_notes.csv")
 
     if "audit" in todo:
         step("audit")

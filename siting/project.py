@@ -8,6 +8,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -21,6 +23,7 @@ from .load import (
     read_layer,
     roads_file_problems,
     roads_problems,
+    row_number,
 )
 from .schema import SCHEMAS
 
@@ -122,21 +125,47 @@ def _fill_township(gdf: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, crs: CRS)
     return gdf
 
 
-def _check_inside(name: str, gdf: gpd.GeoDataFrame, area, crs: CRS, file: str, problems: list[Problem]) -> None:
-    if area is None or len(gdf) == 0:
-        return
+def _check_inside(name: str, gdf: gpd.GeoDataFrame, area, crs: CRS, spec, problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Features beyond the district (more than the tolerance outside it): an error naming each one, unless
+    the layer says ``outside = "drop"`` (left out, each listed in a warning) or ``"keep"`` (kept, warned).
+
+    A point hundreds of kilometres away would otherwise be counted in the nearest township and could turn
+    its verdict: a wrong verdict is worse than a stopped run.
+    """
+    if area is None or len(gdf) == 0 or spec is None:
+        return gdf
     pts = gdf.geometry.representative_point().to_crs(crs)
-    outside = ~pts.within(area)
-    for i in pts.index[outside]:
-        d = float(pts.loc[i].distance(area))
-        if d > _OUTSIDE_TOLERANCE_M:
-            rid = gdf.at[i, SCHEMAS[name].id_field] if SCHEMAS[name].id_field else None
-            problems.append(
-                Problem(name, file, f"lies {d:,.0f} m outside the district boundary", f"位于行政区边界外 {d:,.0f} 米",
-                        row=int(i) + 1, id=rid,
-                        fix_en="check its coordinates (swapped lon/lat? another coordinate system?) or remove it",
-                        fix_zh="检查坐标（经纬度是否颠倒、坐标系是否正确），或删除该要素", severity="warning")
-            )
+    dist = pd.Series(shapely.distance(pts.values, area), index=gdf.index)
+    far = dist > _OUTSIDE_TOLERANCE_M
+    if not far.any():
+        return gdf
+    schema = SCHEMAS[name]
+    mode = spec.outside
+    for i in gdf.index[far]:
+        d = float(dist.loc[i])
+        # a point that cannot be projected (e.g. lat/lon swapped, 119° "north") is infinitely far
+        far_en = f"lies {d:,.0f} m outside the district boundary" if np.isfinite(d) else "lies far outside the district boundary"
+        far_zh = f"位于行政区边界外 {d:,.0f} 米" if np.isfinite(d) else "远在行政区边界外"
+        rid = gdf.at[i, schema.id_field] if schema.id_field and schema.id_field in gdf else None
+        label = gdf.at[i, "name"] if "name" in gdf and isinstance(gdf.at[i, "name"], str) else None
+        where = dict(row=row_number(spec, i), id=rid, name=label)
+        if mode == "drop":
+            problems.append(Problem(name, str(spec.path), f"{far_en}: left out (outside = \"drop\")",
+                                    f"{far_zh}：已剔除，不计入任何统计（outside = \"drop\"）",
+                                    severity="warning", **where))
+        elif mode == "keep":
+            problems.append(Problem(name, str(spec.path), f"{far_en}: kept (outside = \"keep\")",
+                                    f"{far_zh}：按配置保留（outside = \"keep\"）",
+                                    fix_en="check its coordinates (swapped lon/lat? another coordinate system?)",
+                                    fix_zh="检查坐标（经纬度是否颠倒、坐标系是否正确）", severity="warning", **where))
+        else:
+            problems.append(Problem(
+                name, str(spec.path), far_en, far_zh,
+                fix_en=f"check its coordinates (swapped lon/lat? another coordinate system?) or delete the row; to leave such "
+                       f"features out set outside = \"drop\" under [layers.{name}], to count them anyway outside = \"keep\"",
+                fix_zh=f"检查坐标（经纬度是否颠倒、坐标系是否正确）或删除该行；如需剔除区外要素，在 [layers.{name}] 下设置 "
+                       f"outside = \"drop\"，如确需计入，设置 outside = \"keep\"", **where))
+    return gdf[~far] if mode == "drop" else gdf
 
 
 def load_project(path: str | Path | None = None, overrides: dict | None = None, roads: bool = True) -> Project:
@@ -198,9 +227,9 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
     area = boundary.to_crs(crs).geometry.iloc[0].buffer(0) if len(boundary) else None
 
     for name in _TOWNSHIP_LAYERS:
+        # outside first: a feature left out must never be given a township, let alone counted in one
+        layers[name] = _check_inside(name, layers[name], area, crs, config.layers.get(name), problems)
         layers[name] = _fill_township(layers[name], layers["townships"], crs)
-        spec = config.layers.get(name)
-        _check_inside(name, layers[name], area, crs, str(spec.path) if spec else "", problems)
     parcels = layers["parcels"]
     if len(parcels):
         computed = parcels.to_crs(crs).area

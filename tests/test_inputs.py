@@ -86,15 +86,15 @@ ON_ROADS = [(119.2010, 35.1040), (119.2040, 35.1070), (119.2130, 35.1100), (119.
             (119.2090, 35.1180), (119.2060, 35.1030), (119.2180, 35.1050)]
 
 
-def _on_road_health(cfg: Path, convert=None, crs_line=None) -> list[tuple[float, float]]:
+def _on_road_health(cfg: Path, convert=None, crs_line=None, *more) -> list[tuple[float, float]]:
     rows = []
     for i, (lon, lat) in enumerate(ON_ROADS):
         if convert is not None:
             lon, lat = (float(v) for v in convert(lon, lat))
         rows.append((f"H{i}", f"卫生室{i}", "卫生室", f"{lon:.9f}", f"{lat:.9f}"))
     _health_csv(cfg, rows, header=HEALTH_HEADER)
-    if crs_line:
-        _layer_keys(cfg, "health", "health.csv", crs_line)
+    if crs_line or more:
+        _layer_keys(cfg, "health", "health.csv", *[x for x in (crs_line, *more) if x])
     return ON_ROADS
 
 
@@ -152,7 +152,7 @@ def test_lon_lat_swapped_in_a_geojson(tiny_config):
 
 
 def test_gcj02_declared_as_wgs84_is_flagged_against_the_roads(tiny_config):
-    _on_road_health(tiny_config, convert=wgs84_to_gcj02)
+    _on_road_health(tiny_config, wgs84_to_gcj02, None, 'outside = "keep"')  # shifted points may leave the district
     p = _load(tiny_config, roads=True)
     w = [x for x in _warnings(p, "health") if not x.startswith("lies ")]  # shifted points may leave the district too
     assert len(w) == 1
@@ -163,7 +163,7 @@ def test_gcj02_declared_as_wgs84_is_flagged_against_the_roads(tiny_config):
 
 
 def test_bd09_declared_as_wgs84_is_flagged_as_bd09(tiny_config):
-    _on_road_health(tiny_config, convert=wgs84_to_bd09)
+    _on_road_health(tiny_config, wgs84_to_bd09, None, 'outside = "keep"')
     w = [x for x in _warnings(_load(tiny_config, roads=True), "health") if not x.startswith("lies ")]
     assert len(w) == 1 and w[0].startswith('looks like BD-09 coordinates declared as WGS84; set crs = "BD-09"')
 
@@ -410,9 +410,9 @@ def test_self_intersecting_polygon(tiny_config):
     _set_geometry(tiny_config, "compounds.geojson", 0, {"type": "Polygon", "coordinates": [
         [[119.2025, 35.1025], [119.2035, 35.1035], [119.2035, 35.1025], [119.2025, 35.1035], [119.2025, 35.1025]]]})
     err = _error(tiny_config)
-    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 1, id C1: invalid geometry: Self-intersection[119.203 35.103]. "
+    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 1, id C1 (甲一小区): invalid geometry: Self-intersection[119.203 35.103]. "
             "Fix: fix it in GIS, or set repair = true under [layers.compounds]") in str(err)
-    assert "第 1 行，编号 C1：几何无效：Self-intersection[119.203 35.103]" in err.zh
+    assert "第 1 行，编号 C1（甲一小区）：几何无效：Self-intersection[119.203 35.103]" in err.zh
 
 
 def test_invalid_ring_too_few_points(tiny_config):
@@ -424,7 +424,7 @@ def test_invalid_ring_too_few_points(tiny_config):
 
 def test_empty_geometry(tiny_config):
     _set_geometry(tiny_config, "compounds.geojson", 1, None)
-    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 2, id C2: geometry is missing or empty. "
+    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 2, id C2 (甲二小区): geometry is missing or empty. "
             "Fix: draw the feature or delete the row") in str(_error(tiny_config))
 
 
@@ -436,23 +436,35 @@ def test_points_in_the_parcels_layer(tiny_config):
     assert "几何类型为 Point，应为 Polygon 或 MultiPolygon" in err.zh
 
 
-def test_points_outside_the_district_are_a_warning(tiny_config):
+def test_points_outside_the_district_are_an_error_unless_dropped_or_kept(tiny_config):
     _edit(tiny_config, "health.csv", "119.2160,35.1080", "119.2300,35.1080")  # ~900 m east of the border
-    w = [p for p in _load(tiny_config).problems if p.layer == "health"]
-    assert [p.format("en") for p in w] == [
-        f"{tiny_config.parent / 'health.csv'}, row 2, id H2: lies 912 m outside the district boundary. "
-        "Fix: check its coordinates (swapped lon/lat? another coordinate system?) or remove it"]
-
-
-# ---------------------------------------------------------------------------------------- values and columns
+    f = tiny_config.parent / "health.csv"
+    err = _error(tiny_config)
+    assert str(err) == (
+        f"1 problem(s) in the input data:\nERROR {f}, row 3, id H2 (乙镇卫生院): lies 912 m outside the district boundary. "
+        "Fix: check its coordinates (swapped lon/lat? another coordinate system?) or delete the row; to leave such features "
+        "out set outside = \"drop\" under [layers.health], to count them anyway outside = \"keep\"")
+    assert "第 3 行，编号 H2（乙镇卫生院）：位于行政区边界外 912 米" in err.zh
+    # the fix, applied both ways
+    _layer_keys(tiny_config, "health", "health.csv", 'outside = "keep"')
+    p = _load(tiny_config)
+    assert [x.format("en") for x in p.problems if x.layer == "health"] == [
+        f"{f}, row 3, id H2 (乙镇卫生院): lies 912 m outside the district boundary: kept (outside = \"keep\"). "
+        "Fix: check its coordinates (swapped lon/lat? another coordinate system?)"]
+    assert list(p.health["id"]) == ["H1", "H2"]
+    _config(tiny_config, 'outside = "keep"', 'outside = "drop"')
+    p = _load(tiny_config)
+    assert [x.format("en") for x in p.problems if x.layer == "health"] == [
+        f"{f}, row 3, id H2 (乙镇卫生院): lies 912 m outside the district boundary: left out (outside = \"drop\")"]
+    assert list(p.health["id"]) == ["H1"]
 
 
 def test_duplicated_ids(tiny_config):
     _edit(tiny_config, "health.csv", "H2,", "H1,")
     err = _error(tiny_config)
-    assert (f"ERROR {tiny_config.parent / 'health.csv'}, id H1, column 'id': id 'H1' is used by rows 1, 2. "
+    assert (f"ERROR {tiny_config.parent / 'health.csv'}, id H1, column 'id': id 'H1' is used by rows 2, 3. "
             "Fix: give each feature its own id") in str(err)
-    assert "编号“H1”重复，出现在第 1、2 行" in err.zh
+    assert "编号“H1”重复，出现在第 2、3 行" in err.zh
 
 
 def test_config_maps_to_an_unknown_field(tiny_config):
@@ -490,14 +502,14 @@ def _compound_prop(cfg, index, key, value):
 def test_negative_population(tiny_config):
     _compound_prop(tiny_config, 0, "人口", -100)
     err = _error(tiny_config)
-    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 1, id C1, column 'population': value -100.0 must be at "
+    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 1, id C1 (甲一小区), column '人口' (population): value -100.0 must be at "
             "least 0. Fix: correct the cell") in str(err)
-    assert "第 1 行，编号 C1，列“population”：取值 -100.0 不能小于 0" in err.zh
+    assert "第 1 行，编号 C1（甲一小区），列“人口”：取值 -100.0 不能小于 0" in err.zh
 
 
 def test_text_population(tiny_config):
     _compound_prop(tiny_config, 2, "人口", "约八百")
-    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 3, id C3, column 'population': value '约八百' is not a "
+    assert (f"ERROR {tiny_config.parent / 'compounds.geojson'}, row 3, id C3 (乙一小区), column '人口' (population): value '约八百' is not a "
             "number. Fix: correct the cell") in str(_error(tiny_config))
 
 
@@ -509,7 +521,7 @@ def test_population_with_thousands_separator_is_fine(tiny_config):
 def test_unknown_category_value(tiny_config):
     _edit(tiny_config, "health.csv", "乡镇卫生院", "药店")
     err = _error(tiny_config)
-    assert (f"ERROR {tiny_config.parent / 'health.csv'}, row 2, id H2, column 'kind': value '药店' unknown value; allowed: "
+    assert (f"ERROR {tiny_config.parent / 'health.csv'}, row 3, id H2 (乙镇卫生院), column '类型' (kind): value '药店' unknown value; allowed: "
             "妇幼保健计划生育服务中心 (mch_centre), 乡镇卫生院 (township_health_centre), 社区卫生服务中心 "
             "(community_health_centre), 医院 (hospital), 诊所 (clinic). Fix: correct the cell or add it under "
             "[layers.health.values.kind]") in str(err)
@@ -526,14 +538,14 @@ def test_bad_date(tiny_config):
     _compound_prop(tiny_config, 1, "竣工日期", "2024-13-45")
     text = str(_error(tiny_config))
     f = tiny_config.parent / "compounds.geojson"
-    assert (f"ERROR {f}, row 1, id C1, column 'completed': value '去年' is not a date (YYYY-MM-DD or a year). "
+    assert (f"ERROR {f}, row 1, id C1 (甲一小区), column '竣工日期' (completed): value '去年' is not a date (YYYY-MM-DD or a year). "
             "Fix: correct the cell") in text
-    assert f"ERROR {f}, row 2, id C2, column 'completed': value '2024-13-45' is not a date (YYYY-MM-DD or a year)" in text
+    assert f"ERROR {f}, row 2, id C2 (甲二小区), column '竣工日期' (completed): value '2024-13-45' is not a date (YYYY-MM-DD or a year)" in text
 
 
 def test_bad_yes_no(tiny_config):
     _edit(tiny_config, "childcare.csv", "K1,阳光幼儿园,幼儿园,40,2,是,是,是", "K1,阳光幼儿园,幼儿园,40,2,是,待定,是")
-    assert (f"ERROR {tiny_config.parent / 'childcare.csv'}, row 1, id K1, column 'filed': value '待定' must be yes/no (是/否)"
+    assert (f"ERROR {tiny_config.parent / 'childcare.csv'}, row 2, id K1 (阳光幼儿园), column '已备案' (filed): value '待定' must be yes/no (是/否)"
             in str(_error(tiny_config)))
 
 
@@ -649,19 +661,21 @@ def test_validate_prints_every_problem_and_fails(tiny_config, capsys):
     from siting.cli import main
 
     _edit(tiny_config, "health.csv", "乡镇卫生院", "药店")
-    _edit(tiny_config, "childcare.csv", "119.2150,35.1060", "119.2350,35.1060")  # a warning too
+    _edit(tiny_config, "childcare.csv", "119.2150,35.1060", "119.2350,35.1060")  # a warning too, kept as configured
+    _layer_keys(tiny_config, "childcare", "childcare.csv", 'outside = "keep"')
     code = main(["--lang", "en", "validate", "--config", str(tiny_config)])
     out = capsys.readouterr().out
     assert code == 1
     assert out.startswith("1 error(s), 1 warning(s):\n")
-    assert f"ERROR {tiny_config.parent / 'health.csv'}, row 2, id H2, column 'kind': value '药店' unknown value" in out
-    assert f"WARNING {tiny_config.parent / 'childcare.csv'}, row 2, id N1: lies " in out
+    assert f"ERROR {tiny_config.parent / 'health.csv'}, row 3, id H2 (乙镇卫生院), column '类型' (kind): value '药店' unknown value" in out
+    assert f"WARNING {tiny_config.parent / 'childcare.csv'}, row 3, id N1 (贝贝托育园): lies " in out
 
 
 def test_validate_ok_prints_warnings_and_roads(tiny_config, capsys):
     from siting.cli import main
 
     _edit(tiny_config, "childcare.csv", "119.2150,35.1060", "119.2350,35.1060")
+    _layer_keys(tiny_config, "childcare", "childcare.csv", 'outside = "keep"')
     assert main(["--lang", "en", "validate", "--config", str(tiny_config)]) == 0
     out = capsys.readouterr().out
     assert "Road network: " in out and "1 warning(s):" in out and "All checks passed" in out

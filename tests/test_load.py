@@ -67,16 +67,16 @@ def test_bad_values_are_all_reported_with_row_and_column(tiny_config):
         _load(tiny_config)
     text = str(err.value)
     assert "4 problem(s)" in text
-    assert "childcare.csv, row 1, id K1, column 'kind': value '早教中心' unknown value; allowed: 托育机构 (nursery)" in text
-    assert "row 1, id K1, column 'places': value '四十' is not a number" in text
-    assert "row 2, id N1, column 'places': value '-5' must be at least 0" in text
-    assert "row 2, id N1, column 'filed': value '也许' must be yes/no" in text
-    assert "第 1 行，编号 K1，列“places”：取值 '四十' 不是数字" in err.value.zh
+    assert "childcare.csv, row 2, id K1 (阳光幼儿园), column '类型' (kind): value '早教中心' unknown value; allowed: 托育机构 (nursery)" in text
+    assert "row 2, id K1 (阳光幼儿园), column '托位数' (places): value '四十' is not a number" in text
+    assert "row 3, id N1 (贝贝托育园), column '托位数' (places): value '-5' must be at least 0" in text
+    assert "row 3, id N1 (贝贝托育园), column '已备案' (filed): value '也许' must be yes/no" in text
+    assert "第 2 行，编号 K1（阳光幼儿园），列“托位数”：取值 '四十' 不是数字" in err.value.zh
 
 
 def test_duplicate_ids_name_every_row(tiny_config):
     _edit_csv(tiny_config, "childcare.csv", "N2,未知托位托育点", "N1,未知托位托育点")
-    with pytest.raises(DataError, match="id 'N1' is used by rows 2, 3"):
+    with pytest.raises(DataError, match="id 'N1' is used by rows 3, 4"):
         _load(tiny_config)
 
 
@@ -118,16 +118,17 @@ def test_self_intersecting_polygon_is_an_error_unless_repair(tiny_config):
 
 def test_empty_geometry_and_missing_coordinates(tiny_config):
     _edit_csv(tiny_config, "health.csv", "119.2160,35.1080", ",")
-    with pytest.raises(DataError, match=r"health.csv, row 2, column '经度/纬度': coordinates missing or not numbers"):
+    with pytest.raises(DataError, match=r"health.csv, row 3, column '经度/纬度': coordinates missing or not numbers"):
         _load(tiny_config)
 
 
-def test_point_outside_district_is_a_warning(tiny_config):
+def test_point_outside_district_is_an_error(tiny_config):
     _edit_csv(tiny_config, "health.csv", "119.2160,35.1080", "35.1080,119.2160")  # lon/lat swapped
-    p = _load(tiny_config)
-    w = [x for x in p.problems if x.layer == "health"]
-    assert len(w) == 1 and w[0].severity == "warning" and w[0].id == "H2"
-    assert "outside the district boundary" in w[0].en and "swapped lon/lat" in w[0].fix_en
+    with pytest.raises(DataError) as err:
+        _load(tiny_config)
+    (w,) = [x for x in err.value.problems if x.layer == "health"]
+    assert w.severity == "error" and (w.row, w.id, w.name) == (3, "H2", "乙镇卫生院")
+    assert w.en == "lies far outside the district boundary" and "swapped lon/lat" in w.fix_en
 
 
 def test_gbk_csv_is_detected(tiny_config):
