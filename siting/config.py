@@ -37,6 +37,7 @@ LAYER_KEYS = {
     "repair": bool,  # repair invalid geometries with shapely.make_valid instead of failing
     "values": dict,  # extra category synonyms: {field = {source value = code}}
     "network_type": str,  # roads only: walk or drive (informational)
+    "area_unit": str,  # parcels: unit of the stated areas when not m² (亩, 公顷, km²); else detected from the polygons
     "outside": str,  # features beyond the district boundary: "error" (default), "drop" (left out, listed) or "keep"
 }
 OUTSIDE_CHOICES = ("error", "drop", "keep")
@@ -97,6 +98,7 @@ class LayerSpec:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     network_type: str | None = None
     outside: str = "error"
+    area_unit: str | None = None
 
 
 @dataclass
@@ -267,6 +269,16 @@ def _layer_specs(user_layers: dict, base: Path, where: str) -> dict[str, LayerSp
                 f"{where}: 'layers.{name}.outside' must be one of {', '.join(OUTSIDE_CHOICES)}, got {table['outside']!r}",
                 f"{where}：配置项“layers.{name}.outside”只能是 {'、'.join(OUTSIDE_CHOICES)} 之一，实际为 {table['outside']!r}",
             )
+        if "area_unit" in table:
+            from .units import AREA_UNITS, area_unit_factor
+
+            try:
+                area_unit_factor(table["area_unit"])
+            except ValueError:
+                raise ConfigError(
+                    f"{where}: 'layers.{name}.area_unit' must be one of {', '.join(AREA_UNITS)}, got {table['area_unit']!r}",
+                    f"{where}：配置项“layers.{name}.area_unit”只能是 {'、'.join(AREA_UNITS)} 之一，实际为 {table['area_unit']!r}",
+                ) from None
         if "path" not in table:
             raise ConfigError(
                 f"{where}: [layers.{name}] needs path = \"FILE\"",

@@ -248,10 +248,64 @@ class _ReadError(Exception):
         self.en, self.zh, self.fix_en, self.fix_zh = en, zh, fix_en, fix_zh
 
 
+_BOM = b"\xef\xbb\xbf"
+_ZIP = b"PK\x03\x04"  # .xlsx / .xlsm
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls
+
+
+def _decode(raw: bytes, encoding: str | None) -> tuple[str, str, bool]:
+    """``(text, encoding used, the body contradicts a UTF-8 BOM)``.
+
+    A UTF-8 byte-order mark is dropped whatever the encoding (Excel's "CSV UTF-8" adds one; some tools then
+    write a GBK body after it): the body's own encoding is detected when none is given.
+    """
+    bom = raw.startswith(_BOM)
+    body = raw[len(_BOM):] if bom else raw
+    enc = encoding or _detect_text_encoding(body)
+    try:
+        text = body.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise _ReadError(f"cannot decode the text as {enc}: {exc}", f"无法按 {enc} 编码解读文本：{exc}",
+                         "save it as UTF-8, or set encoding = \"gb18030\" (or the right one)",
+                         "另存为 UTF-8，或设置 encoding = \"gb18030\"（或实际编码）") from None
+    return text, enc, bom and encoding is None and enc != "utf-8"
+
+
+def _html_table(text: str) -> pd.DataFrame:
+    """The largest table of an HTML page as strings (the first row is the header), read with lxml."""
+    import lxml.html
+
+    doc = lxml.html.fromstring(text)
+    tables = list(doc.iter("table"))
+    if not tables:
+        raise _ReadError("the file is an HTML page without a table", "文件是不含表格的 HTML 网页",
+                         "export the table again as .xlsx or CSV", "重新以 .xlsx 或 CSV 格式导出表格")
+    table = max(tables, key=lambda t: len(t.xpath(".//tr")))
+    rows = [[cell.text_content().strip() for cell in tr.xpath("./th|./td")] for tr in table.xpath(".//tr")]
+    rows = [r for r in rows if any(r)]
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    body = [(r + [""] * width)[:width] for r in body]
+    return pd.DataFrame(body, columns=header, dtype=object).replace("", None)
+
+
 def read_table(path: Path, encoding: str | None = None, sheet: str | None = None) -> pd.DataFrame:
-    """A CSV or Excel table as strings-preserving DataFrame (types are coerced later, per field)."""
+    """A CSV or Excel table as strings-preserving DataFrame (types are coerced later, per field).
+
+    Files named .xls/.xlsx are recognised by their bytes: a workbook, or an HTML page or text table saved
+    under that name (as many web systems export); ``df.attrs["siting_note"]`` then says what was read.
+    """
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
+    raw = path.read_bytes()
+    if suffix in (".xlsx", ".xlsm", ".xls") and (raw.startswith(_ZIP) or raw.startswith(_OLE)):
+        if raw.startswith(_OLE):
+            try:
+                import xlrd  # noqa: F401  (pandas' reader of Excel 97-2003 files)
+            except ImportError:
+                raise _ReadError("the file is an Excel 97-2003 workbook (.xls), which this installation cannot read",
+                                 "文件是 Excel 97-2003 工作簿（.xls），当前安装无法读取",
+                                 "open it in Excel or WPS and save it as .xlsx (or CSV), then point path to that file",
+                                 "在 Excel 或 WPS 中另存为 .xlsx（或 CSV），并把 path 指向新文件") from None
         if sheet is not None:
             with pd.ExcelFile(path) as book:
                 names = [str(n) for n in book.sheet_names]
@@ -260,22 +314,34 @@ def read_table(path: Path, encoding: str | None = None, sheet: str | None = None
                                  f"工作簿中没有名为“{sheet}”的工作表；现有工作表：{'、'.join(names)}",
                                  "set sheet = \"…\" to one of those names", "把 sheet 设为上述工作表之一")
         return pd.read_excel(path, sheet_name=sheet or 0, dtype=object)
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        enc = encoding or "utf-8-sig"
-    else:
-        enc = encoding or _detect_text_encoding(raw)
-    try:
-        text = raw.decode(enc)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise _ReadError(f"cannot decode the text as {enc}: {exc}", f"无法按 {enc} 编码解读文本：{exc}",
-                         "save it as UTF-8, or set encoding = \"gb18030\" (or the right one)",
-                         "另存为 UTF-8，或设置 encoding = \"gb18030\"（或实际编码）") from None
+    text, enc, contradicts_bom = _decode(raw, encoding)
     if not text.strip():
         raise _ReadError("the file is empty", "文件为空", "export the layer again", "重新导出该图层")
+    note = None
+    if contradicts_bom:
+        note = (f"the file starts with a UTF-8 byte-order mark but its text is not UTF-8: read as {enc.upper()} (GBK)",
+                f"文件以 UTF-8 标记（BOM）开头，但正文不是 UTF-8：已按 {enc.upper()}（GBK）读取",
+                f"to confirm, set encoding = \"{enc}\" under [layers.{{layer}}], or save the file as UTF-8",
+                f"可在 [layers.{{layer}}] 下设置 encoding = \"{enc}\" 以确认，或将文件另存为 UTF-8")
+    head = text.lstrip()[:2000].lower()
     from io import StringIO
 
-    return pd.read_csv(StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
+    if head.startswith("<") and ("<table" in text.lower() or "<html" in head):
+        df = _html_table(text)
+        kind = f"an HTML page saved as {suffix}" if suffix != ".html" else "an HTML page"
+        note = (f"the file is {kind} (as web systems export tables), not a workbook: read its table of {len(df)} rows",
+                f"文件是另存为 {suffix} 的 HTML 网页（网页系统导出的表格常见如此），并非 Excel 工作簿：已读取其中 {len(df)} 行的表格",
+                "to silence this, open it in Excel or WPS and save it as .xlsx", "如需消除此提示，请在 Excel 或 WPS 中另存为 .xlsx")
+    elif suffix in (".xlsx", ".xlsm", ".xls"):
+        df = pd.read_csv(StringIO(text), dtype=object, keep_default_na=False, na_values=[""], sep=None, engine="python")
+        note = (f"the file is a text table saved as {suffix}, not a workbook: read as delimited text",
+                f"文件是另存为 {suffix} 的文本表格，并非 Excel 工作簿：已按分隔文本读取",
+                "to silence this, open it in Excel or WPS and save it as .xlsx", "如需消除此提示，请在 Excel 或 WPS 中另存为 .xlsx")
+    else:
+        df = pd.read_csv(StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
+    if note:
+        df.attrs["siting_note"] = note
+    return df
 
 
 def _xy_columns(df: pd.DataFrame, spec: LayerSpec) -> tuple[str, str] | None:
@@ -358,6 +424,64 @@ def _check_gk_variant(gk: GaussKruger, xy: np.ndarray, spec: LayerSpec, source: 
     return right.crs
 
 
+def _gk_without_prefix(xy: np.ndarray, near) -> GaussKruger | None:
+    """The CGCS2000 GK zone (3° or 6°, no prefix) that puts these metres nearest the district point ``near``.
+
+    Gauss-Krüger eastings without a zone prefix look alike in every zone; the zone of the district's own
+    longitude (and its 3° neighbours) is tried, and the one whose points land within 50 km of the district wins.
+    """
+    if near is None or len(xy) == 0:
+        return None
+    e, n = np.median(xy[:, 0]), np.median(xy[:, 1])
+    if not (100_000 <= e <= 900_000 and 0 < n < 6_500_000):
+        return None
+    candidates = []
+    for width in (3, 6):
+        try:
+            home = gk_zone(width, lon=near[0])
+        except ValueError:
+            continue
+        cms = [home.central_meridian] + ([home.central_meridian - 3, home.central_meridian + 3] if width == 3 else [])
+        for cm in cms:
+            try:
+                candidates.append(gk_zone(width, central_meridian=cm))
+            except ValueError:
+                pass
+    from .crs import transformer
+
+    best = None
+    for gk in candidates:
+        lon, lat = transformer(gk.crs, WGS84).transform(e, n)
+        d = _geodesic_m(lon, lat, *near)
+        if best is None or d < best[0]:
+            best = (d, gk)
+    return best[1] if best is not None and best[0] < 50_000 else None
+
+
+def _geodesic_m(lon1, lat1, lon2, lat2) -> float:
+    from pyproj import Geod
+
+    return float(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+
+
+def _infer_crs(xy: np.ndarray, near) -> tuple[CRS, str, str] | None:
+    """A CRS for coordinates that came without one, from their ranges: ``(crs, English, Chinese)`` or None.
+
+    Longitude/latitude ranges → EPSG:4326; eastings with a zone prefix → that GK zone; plain GK metres →
+    the zone that puts them in the district (:func:`_gk_without_prefix`).
+    """
+    if len(xy) == 0:
+        return None
+    if _is_lonlat(xy):
+        return WGS84, "longitude/latitude, read as WGS84 (EPSG:4326)", "经纬度，已按 WGS84（EPSG:4326）读取"
+    found = gk_from_eastings(xy[:, 0]) or _gk_without_prefix(xy, near)
+    if found is None:
+        return None
+    how = "a zone prefix in the eastings" if found.prefix else "metres that fall in the district in this zone only"
+    how_zh = "横坐标带有带号" if found.prefix else "按该投影带换算后恰好落在行政区内"
+    return found.crs, f"Gauss-Krüger metres ({how}), read as {found.label()}", f"高斯-克吕格米制坐标（{how_zh}），已按 {found.label_zh()} 读取"
+
+
 def _to_wgs84(gdf: gpd.GeoDataFrame, declared: str | None, spec: LayerSpec, problems: list[Problem],
               implicit: bool = False, xy_cols: tuple[str, str] | None = None, near=None) -> gpd.GeoDataFrame:
     """Put the layer in EPSG:4326 from the declared CRS (config), the file's own CRS, or a detected one.
@@ -396,28 +520,39 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, declared: str | None, spec: LayerSpec, prob
         source = "the config" if not implicit else "the default"
     if implicit and len(xy) and not _is_lonlat(xy):
         found = gk_from_eastings(xy[:, 0])
-        if found is None:
+        if found is not None:
             problems.append(_problem(
-                spec, "the coordinates are not longitude/latitude and no CRS is given",
-                "坐标不是经纬度，且未指定坐标系",
-                f"add crs = \"EPSG:…\" under [layers.{spec.name}] (e.g. \"CGCS2000-GK3\" or \"EPSG:4549\" for CGCS2000 3° Gauss-Krüger)",
-                f"在 [layers.{spec.name}] 下加上 crs = \"EPSG:…\"（如 CGCS2000 3 度带可填 \"CGCS2000-GK3\" 或 \"EPSG:4549\"）"))
-            return gdf.iloc[0:0]
-        problems.append(_problem(
-            spec, f"no CRS given; the eastings carry a zone prefix, read as {found.label()}",
-            f"未指定坐标系；横坐标带有带号，已按 {found.label_zh()} 读取",
-            f"set crs = \"EPSG:{found.epsg}\" under [layers.{spec.name}] to confirm",
-            f"在 [layers.{spec.name}] 下设置 crs = \"EPSG:{found.epsg}\" 以确认", severity="warning"))
-        crs = found.crs
+                spec, f"no CRS given; the eastings carry a zone prefix, read as {found.label()}",
+                f"未指定坐标系；横坐标带有带号，已按 {found.label_zh()} 读取",
+                f"set crs = \"EPSG:{found.epsg}\" under [layers.{spec.name}] to confirm",
+                f"在 [layers.{spec.name}] 下设置 crs = \"EPSG:{found.epsg}\" 以确认", severity="warning"))
+            crs = found.crs
+        else:
+            crs = None  # plain metres: inferred below from the district, like a Shapefile without .prj
     if crs is None:
-        found = gk_from_eastings(xy[:, 0]) if len(xy) else None
-        hint_en = f" (the eastings carry a zone prefix: probably EPSG:{found.epsg}, {found.label()})" if found else ""
-        hint_zh = f"（横坐标带有带号，可能是 {found.label_zh()}）" if found else ""
+        inferred = _infer_crs(xy, near)
+        what_en = "the file has no coordinate reference system" if not implicit else "no CRS is given"
+        what_zh = "文件没有坐标系信息" if not implicit else "未指定坐标系"
+        if inferred is None:
+            gk_like = len(xy) and not _is_lonlat(xy)
+            code = "EPSG:4549" if gk_like else "EPSG:4326"
+            problems.append(_problem(
+                spec, f"{what_en} and it cannot be told from the coordinates"
+                + (" (Gauss-Krüger metres without a zone prefix: the zone depends on where the district is)" if gk_like else ""),
+                f"{what_zh}，且无法从坐标判断" + ("（高斯-克吕格米制坐标且无带号：投影带取决于行政区位置）" if gk_like else ""),
+                f"add crs = \"EPSG:…\" under [layers.{spec.name}] naming the file's CRS"
+                + (" (CGCS2000 3° zones without prefix: EPSG:4534-4554, e.g. EPSG:4549 for central meridian 120°E; "
+                   "6° zones: EPSG:4502-4512)" if gk_like else f", e.g. crs = \"{code}\""),
+                f"在 [layers.{spec.name}] 下加上 crs = \"EPSG:…\"，填写文件实际坐标系"
+                + ("（CGCS2000 3 度带无带号：EPSG:4534–4554，如中央经线 120°E 为 EPSG:4549；6 度带：EPSG:4502–4512）" if gk_like
+                   else f"，如 crs = \"{code}\"")))
+            return gdf.iloc[0:0]
+        crs, how_en, how_zh = inferred
+        epsg = crs.to_epsg()
         problems.append(_problem(
-            spec, "the file has no coordinate reference system" + hint_en, "文件没有坐标系信息" + hint_zh,
-            f"add crs = \"{f'EPSG:{found.epsg}' if found else 'EPSG:4326'}\" (or the right one) under [layers.{spec.name}] in the config",
-            f"在配置文件 [layers.{spec.name}] 下加上 crs = \"{f'EPSG:{found.epsg}' if found else 'EPSG:4326'}\"（或实际坐标系）"))
-        return gdf.iloc[0:0]
+            spec, f"{what_en}; the coordinates are {how_en}", f"{what_zh}；坐标为{how_zh}",
+            f"set crs = \"EPSG:{epsg}\" under [layers.{spec.name}] to confirm (or name the right one)",
+            f"在 [layers.{spec.name}] 下设置 crs = \"EPSG:{epsg}\" 以确认（或填写实际坐标系）", severity="warning"))
     gk = gk_from_crs(crs)
     if gk is not None:
         crs = _check_gk_variant(gk, xy, spec, source, problems) or crs
@@ -473,6 +608,9 @@ def _read_source(spec: LayerSpec, problems: list[Problem], near=None) -> gpd.Geo
             raise _ReadError("the file is empty", "文件为空", "export the layer again", "重新导出该图层")
         if suffix in (".csv", ".txt", ".xlsx", ".xlsm", ".xls"):
             df = read_table(path, spec.encoding, spec.sheet)
+            if "siting_note" in df.attrs:
+                problems.append(_problem(spec, *(x.replace("{layer}", spec.name) for x in df.attrs["siting_note"]),
+                                         severity="warning"))
             xy = _xy_columns(df, spec)
             if xy is None or xy[0] not in df.columns or xy[1] not in df.columns:
                 problems.append(_problem(
@@ -567,6 +705,29 @@ def _coerce(value, dtype: str, lookup: dict[str, str] | None):
     raise ValueError(dtype)
 
 
+def _generate_ids(gdf: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Give rows without an id a stable one from the layer and the row as the file shows it ("compounds-2"),
+    with a note: planners' lists often have no code column, and "map a source column" cannot help then."""
+    values = list(gdf["id"]) if "id" in gdf.columns else [None] * len(gdf)
+    blank = [_is_blank(v) for v in values]
+    if not any(blank):
+        return gdf
+    made = [f"{spec.name}-{row_number(spec, i)}" for i, b in enumerate(blank) if b]
+    shown = ", ".join(made[:3]) + (", …" if len(made) > 3 else "")
+    whole = "id" not in gdf.columns
+    gdf = gdf.copy()
+    gdf["id"] = [f"{spec.name}-{row_number(spec, i)}" if b else v for i, (v, b) in enumerate(zip(values, blank))]
+    what_en = "no id column" if whole else f"{len(made)} row(s) without an id"
+    what_zh = "没有编号列" if whole else f"{len(made)} 行没有编号"
+    problems.append(_problem(
+        spec, f"{what_en}: ids generated from the layer and the row ({shown}); the outputs use them",
+        f"{what_zh}：已按图层和行号生成编号（{shown}），输出结果中使用这些编号",
+        f"to use your own ids, add an 编号 column (or map yours under [layers.{spec.name}.columns] \"源列名\" = \"id\")",
+        f"如需使用自己的编号，请加上“编号”列（或在 [layers.{spec.name}.columns] 中映射 \"源列名\" = \"id\"）",
+        severity="note", column="id"))
+    return gdf
+
+
 def _conform(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema, problems: list[Problem]) -> gpd.GeoDataFrame:
     file = str(spec.path)
     name = spec.name
@@ -586,7 +747,7 @@ def _conform(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema, proble
     for f in schema.fields:
         if f.name in rename.values():
             continue
-        for alias in (f.name, f.zh):
+        for alias in (f.name, f.zh, *f.aliases):
             if alias and alias in gdf.columns and alias not in rename:
                 rename[alias] = f.name
                 break
@@ -595,13 +756,16 @@ def _conform(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema, proble
     source_of = {target: str(source) for source, target in rename.items()}  # the planner's column names, for messages
 
     id_col = schema.id_field
+    if id_col == "id":
+        gdf = _generate_ids(gdf, spec, problems)
     ids = gdf[id_col].astype(str).where(gdf[id_col].notna(), None) if id_col and id_col in gdf else pd.Series([None] * len(gdf), index=gdf.index)
+    inferred = schema.extra.get("inferred", ())
     labels = [n.strip() if isinstance(n, str) and n.strip() else None for n in gdf["name"]] if "name" in gdf and id_col != "name" else [None] * len(gdf)
     vocab = schema.extra.get("vocab", {})
     out = {}
     for f in schema.fields:
         if f.name not in gdf.columns:
-            if f.required:
+            if f.required and f.name not in inferred:
                 problems.append(
                     Problem(name, file, f"required field '{f.name}' ({f.zh}) is missing; columns are {', '.join(columns)}",
                             f"缺少必需字段“{f.zh}”（{f.name}）；现有列：{'、'.join(columns)}",
@@ -615,7 +779,7 @@ def _conform(gdf: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema, proble
         values = []
         for i, raw in enumerate(gdf[f.name].tolist()):
             value, err = _coerce(raw, f.dtype, lookup)
-            if err is None and value is None and f.required:
+            if err is None and value is None and f.required and f.name not in inferred:
                 err = ("is empty", "为空")
             if err is None and value is not None and f.minimum is not None and value < f.minimum:
                 err = (f"must be at least {f.minimum:g}", f"不能小于 {f.minimum:g}")
@@ -715,14 +879,19 @@ def read_layer(spec: LayerSpec, problems: list[Problem] | None = None, near: tup
     try:
         gdf = _read_source(spec, problems, near)
         if gdf is not None:
-            if len(gdf) == 0 and not any(p.severity == "error" for p in problems[start:]):
-                required = spec.name in ("boundary", "compounds")
-                problems.append(_problem(spec, "the layer has no features", "图层中没有要素",
-                                         "check the file and the sheet or layer name", "检查文件及工作表或图层名称",
-                                         severity="error" if required else "warning"))
-            gdf = gdf.reset_index(drop=True)
-            gdf = _conform(gdf, spec, schema, problems)
-            gdf = _check_geometry(gdf, spec, schema, problems)
+            if len(gdf) == 0:
+                # One message for an empty layer, never a dozen about the columns of rows that do not exist
+                # (an empty GeoJSON has no columns at all). Empty optional layers are legal.
+                if not any(p.severity == "error" for p in problems[start:]):
+                    required = spec.name in ("boundary", "compounds")
+                    problems.append(_problem(spec, "the layer has no features", "图层中没有要素",
+                                             "check the file and the sheet or layer name", "检查文件及工作表或图层名称",
+                                             severity="error" if required else "warning"))
+                gdf = empty
+            else:
+                gdf = gdf.reset_index(drop=True)
+                gdf = _conform(gdf, spec, schema, problems)
+                gdf = _check_geometry(gdf, spec, schema, problems)
         else:
             gdf = empty
     except _ReadError as exc:

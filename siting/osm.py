@@ -368,6 +368,10 @@ def features_to_layers(features: gpd.GeoDataFrame, boundary, config: Config | No
 # ---------------------------------------------------------------------------------------- writing
 
 
+_OPTIONAL = {"childcare": "amenity=kindergarten|childcare", "health": "amenity=hospital|clinic|doctors, healthcare=*",
+             "parcels": "landuse=brownfield|greenfield|construction"}
+
+
 def _toml_str(value: str) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
@@ -394,6 +398,10 @@ def write_project(layers: dict[str, gpd.GeoDataFrame], out_dir: str | Path, road
         "",
     ]
     for layer, gdf in layers.items():
+        if len(gdf) == 0 and layer in _OPTIONAL:
+            # an extract without kindergartens or vacant land is common: the layer is left out, which is legal
+            lines += [f"# no {layer} in the extract ({_OPTIONAL[layer]}): [layers.{layer}] left out", ""]
+            continue
         path = out / f"{layer}.geojson"
         write_text(path, gdf.to_crs(WGS84).to_json(drop_id=True, ensure_ascii=False, na="null"))
         lines += [f"[layers.{layer}]", f"path = {_toml_str(path.name)}", ""]

@@ -25,7 +25,9 @@ from .load import (
     roads_problems,
     row_number,
 )
+from .infer import infer_compound_kinds
 from .schema import SCHEMAS
+from .units import check_areas, check_population
 
 __all__ = ["Project", "load_project", "DEMO_CONFIG"]
 
@@ -34,6 +36,14 @@ log = logging.getLogger(__name__)
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "data" / "demo" / "siting.toml"
 _POINT_LAYERS = ("childcare", "health")
 _TOWNSHIP_LAYERS = ("compounds", "childcare", "health", "parcels")
+# What an absent optional layer means for the results (a note, not a fault: empty layers are legal).
+_ABSENT = {
+    "childcare": ("no childcare layer: no existing places are counted, so every compound is flagged",
+                  "未提供托育机构图层：不计现有托位，所有小区均会被标记"),
+    "health": ("no health layer: no health centres are offered as candidate sites", "未提供医疗卫生机构图层：不以卫生院作为候选点"),
+    "parcels": ("no parcels layer: where there is no land, only generated candidate sites are proposed",
+                "未提供闲置用地图层：无用地处仅提出生成的候选点"),
+}
 # Features may sit on the border line or just over it (digitising slack); beyond this they are reported.
 _OUTSIDE_TOLERANCE_M = 200.0
 
@@ -199,6 +209,10 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
             if name in ("boundary", "compounds"):
                 problems.append(Problem(name, str(config.path), f"layer '{name}' is not configured", f"未配置图层“{name}”",
                                         fix_en=f"add [layers.{name}] path = \"FILE\"", fix_zh=f"加上 [layers.{name}] path = \"文件\""))
+            elif name in _ABSENT:
+                problems.append(Problem(name, str(config.path), *_ABSENT[name], severity="note",
+                                        fix_en=f"add [layers.{name}] path = \"FILE\" if the data exist",
+                                        fix_zh=f"如有数据，请加上 [layers.{name}] path = \"文件\""))
             schema = SCHEMAS[name]
             layers[name] = gpd.GeoDataFrame({f.name: [] for f in schema.fields}, geometry=[], crs=WGS84)
             continue
@@ -230,10 +244,12 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
         # outside first: a feature left out must never be given a township, let alone counted in one
         layers[name] = _check_inside(name, layers[name], area, crs, config.layers.get(name), problems)
         layers[name] = _fill_township(layers[name], layers["townships"], crs)
+    layers["compounds"] = infer_compound_kinds(layers["compounds"], layers["townships"], config.layers.get("compounds"), problems)
     parcels = layers["parcels"]
     if len(parcels):
-        computed = parcels.to_crs(crs).area
-        parcels["area"] = parcels["area"].where(parcels["area"].notna(), computed)
+        parcels = check_areas(parcels, parcels.to_crs(crs).area, config.layers.get("parcels"), problems)
+    layers["compounds"] = check_population(layers["compounds"], float(config["demand.persons_per_household"]),
+                                           config.layers.get("compounds"), problems)
     raise_for_problems(problems, log_warnings=False)
 
     project = Project(

@@ -26,6 +26,7 @@ class Field:
     description: str = ""
     zh: str = ""
     minimum: float | None = None
+    aliases: tuple[str, ...] = ()  # other column names planners use for it, matched when no mapping is given
 
 
 @dataclass(frozen=True)
@@ -121,25 +122,30 @@ SCHEMAS: dict[str, LayerSchema] = {
         "compounds",
         _POLY + _POINT,
         (
-            Field("id", "str", True, "unique id", "编号"),
-            Field("name", "str", True, "compound or village name", "名称"),
-            Field("township", "str", False, "township name (filled by spatial join when missing)", "所属乡镇"),
-            Field("kind", "category", True, "compound (小区) or village (村)", "类型"),
-            Field("households", "int", False, "number of households", "户数", 0),
-            Field("population", "float", False, "residents (else households × persons per household)", "人口", 0),
-            Field("completed", "date", False, "completion date; a bare year means 31 December of it", "竣工日期"),
+            Field("id", "str", True, "unique id (generated from the layer and row when missing)", "编号", aliases=("小区编号", "代码")),
+            Field("name", "str", True, "compound or village name", "名称",
+                  aliases=("小区名称", "村庄名称", "小区（村）名称", "小区/村名称", "小区或村名称", "项目名称")),
+            Field("township", "str", False, "township name (filled by spatial join when missing)", "所属乡镇",
+                  aliases=("乡镇", "乡镇（街道）", "所属乡镇（街道）", "所属街道", "镇街")),
+            Field("kind", "category", True, "compound (小区) or village (村); inferred from the name and township when missing",
+                  "类型", aliases=("小区类型",)),
+            Field("households", "int", False, "number of households", "户数", 0, aliases=("总户数", "住户数", "户数（户）")),
+            Field("population", "float", False, "residents (else households × persons per household)", "人口", 0,
+                  aliases=("常住人口", "人口数", "人口（人）")),
+            Field("completed", "date", False, "completion date; a bare year means 31 December of it", "竣工日期",
+                  aliases=("竣工年份", "竣工时间", "建成年份", "建成时间", "竣工年代")),
             Field("status", "category", False, "existing / new / planned (default existing)", "状态"),
         ),
         zh="居住小区与村庄（需求点）",
         description="Demand points: urban residential compounds (小区) and villages (村).",
-        extra={"vocab": {"kind": "compound_kind", "status": "compound_status"}},
+        extra={"vocab": {"kind": "compound_kind", "status": "compound_status"}, "inferred": ("kind",)},
     ),
     "childcare": LayerSchema(
         "childcare",
         _POINT,
         (
-            Field("id", "str", True, "unique id", "编号"),
-            Field("name", "str", True, "facility name", "名称"),
+            Field("id", "str", True, "unique id (generated from the layer and row when missing)", "编号"),
+            Field("name", "str", True, "facility name", "名称", aliases=("机构名称", "托育机构名称", "幼儿园名称")),
             Field("kind", "category", True, "nursery / kindergarten / employer / community", "类型"),
             Field("township", "str", False, "township name (filled by spatial join when missing)", "所属乡镇"),
             Field("places", "int", False, "childcare places (托位) for under-3s", "托位数", 0),
@@ -161,8 +167,8 @@ SCHEMAS: dict[str, LayerSchema] = {
         "health",
         _POINT,
         (
-            Field("id", "str", True, "unique id", "编号"),
-            Field("name", "str", True, "name", "名称"),
+            Field("id", "str", True, "unique id (generated from the layer and row when missing)", "编号"),
+            Field("name", "str", True, "name", "名称", aliases=("机构名称",)),
             Field("kind", "category", True, "mch_centre / township_health_centre / community_health_centre / hospital / clinic", "类型"),
             Field("township", "str", False, "township name (filled by spatial join when missing)", "所属乡镇"),
         ),
@@ -174,8 +180,10 @@ SCHEMAS: dict[str, LayerSchema] = {
         "parcels",
         _POLY,
         (
-            Field("id", "str", True, "parcel code", "地块编码"),
-            Field("area", "float", False, "land area in m² (computed from the polygon when missing)", "面积（㎡）", 0),
+            Field("id", "str", True, "parcel code (generated from the layer and row when missing)", "地块编码",
+                  aliases=("地块编号", "编号")),
+            Field("area", "float", False, "land area in m² (computed from the polygon when missing)", "面积（㎡）", 0,
+                  aliases=("面积", "用地面积", "地块面积")),
             Field("land_use", "str", False, "current land use", "现状用途"),
             Field("status", "category", False, "idle (闲置) or inefficient (低效)", "状态"),
             Field("ownership", "category", False, "state / collective / private", "权属"),

@@ -109,21 +109,27 @@ def test_missing_crs(tiny_config):
     gdf = gpd.read_file(tiny_config.parent / "parcels.geojson").set_crs(None, allow_override=True)
     gdf.to_file(tiny_config.parent / "parcels.gpkg", driver="GPKG")
     _layer_keys(tiny_config, "parcels", "parcels.gpkg")
-    err = _error(tiny_config)
     f = tiny_config.parent / "parcels.gpkg"
-    assert str(err) == (f"1 problem(s) in the input data:\nERROR {f}: the file has no coordinate reference system. "
-                        "Fix: add crs = \"EPSG:4326\" (or the right one) under [layers.parcels] in the config")
-    assert err.zh == (f"输入数据有 1 个问题：\n错误 {f}：文件没有坐标系信息。"
-                      "处理：在配置文件 [layers.parcels] 下加上 crs = \"EPSG:4326\"（或实际坐标系）")
+    p = _load(tiny_config)
+    (w,) = [x for x in p.problems if x.layer == "parcels"]
+    assert w.format("en") == (f"{f}: the file has no coordinate reference system; the coordinates are longitude/latitude, "
+                              "read as WGS84 (EPSG:4326). Fix: set crs = \"EPSG:4326\" under [layers.parcels] to confirm "
+                              "(or name the right one)")
+    assert w.format("zh") == (f"{f}：文件没有坐标系信息；坐标为经纬度，已按 WGS84（EPSG:4326）读取。"
+                              "处理：在 [layers.parcels] 下设置 crs = \"EPSG:4326\" 以确认（或填写实际坐标系）")
+    _layer_keys(tiny_config, "parcels", "parcels.gpkg", 'crs = "EPSG:4326"')  # the printed fix
+    assert [x for x in _load(tiny_config).problems if x.layer == "parcels"] == []
 
 
 def test_missing_crs_with_zone_prefix_names_the_likely_code(tiny_config):
     gdf = gpd.read_file(tiny_config.parent / "parcels.geojson").to_crs(4528).set_crs(None, allow_override=True)
     gdf.to_file(tiny_config.parent / "parcels.gpkg", driver="GPKG")
     _layer_keys(tiny_config, "parcels", "parcels.gpkg")
-    assert (f"{tiny_config.parent / 'parcels.gpkg'}: the file has no coordinate reference system (the eastings carry a zone "
-            "prefix: probably EPSG:4528, CGCS2000 3° Gauss-Krüger zone 40 with zone prefix (EPSG:4528)). "
-            "Fix: add crs = \"EPSG:4528\" (or the right one)") in str(_error(tiny_config))
+    p = _load(tiny_config)
+    assert _warnings(p, "parcels") == [
+        "the file has no coordinate reference system; the coordinates are Gauss-Krüger metres (a zone prefix in the "
+        "eastings), read as CGCS2000 3° Gauss-Krüger zone 40 with zone prefix (EPSG:4528)"]
+    assert p.parcels.set_index("id").loc["P-2", "area"] == pytest.approx(91.1 * 110.95, rel=0.01)
 
 
 def test_unknown_crs_name(tiny_config):
@@ -254,13 +260,12 @@ def test_gk_csv_without_crs_is_recognised_by_its_prefix(tiny_config):
     (4498, 'crs = "CGCS2000-GK3"',  # a 6° prefix under a 3° alias
      "crs = \"CGCS2000-GK3\" but the eastings carry the prefix of CGCS2000 6° Gauss-Krüger zone 20 with zone prefix "
      "(EPSG:4498). Fix: set crs = \"EPSG:4498\""),
-    (4549, None,  # GK without prefix and no CRS: the zone cannot be guessed
-     "health.csv: the coordinates are not longitude/latitude and no CRS is given. Fix: add crs = \"EPSG:…\" under "
-     "[layers.health] (e.g. \"CGCS2000-GK3\" or \"EPSG:4549\" for CGCS2000 3° Gauss-Krüger)"),
+    (4549, 'crs = "EPSG:4508"',  # metres of the 3° zone declared as the 6° zone: the points land ~250 km away
+     "health.csv, row 2, id H1 (甲): lies "),
     (4549, 'crs = "EPSG:4326"',  # metres declared as degrees
      "health.csv: the config says WGS 84 (degrees) but the coordinates are not longitude/latitude (e.g. 427520.6, "
      "3886863.8). Fix: set crs = \"CGCS2000-GK3\" (or the right projected CRS) under [layers.health]"),
-], ids=["gk6-prefix-under-gk3", "gk-without-crs", "metres-declared-wgs84"])
+], ids=["gk6-prefix-under-gk3", "gk-wrong-zone", "metres-declared-wgs84"])
 def test_gk_coordinates_with_a_missing_or_wrong_crs(tiny_config, epsg, crs_line, expected):
     _health_csv(tiny_config, [("H1", "甲", "卫生院", *_gk((119.205, 35.108), epsg))])
     if crs_line:

@@ -88,16 +88,17 @@ def test_mapping_to_a_missing_column_lists_the_columns(tiny_config):
     assert "column '托位' named in the config is not in the file; columns are 编号, 名称, 类型, 托位数" in str(err.value)
 
 
-def test_missing_crs_asks_for_one(tiny_config):
+def test_missing_crs_is_inferred_from_lon_lat_ranges_and_said(tiny_config):
     path = tiny_config.parent / "parcels.gpkg"
     import geopandas as gpd
 
     gdf = gpd.read_file(tiny_config.parent / "parcels.geojson").set_crs(None, allow_override=True)
     gdf.to_file(path, driver="GPKG")
     tiny_config.write_text(tiny_config.read_text(encoding="utf-8").replace("parcels.geojson", "parcels.gpkg"), encoding="utf-8")
-    with pytest.raises(DataError) as err:
-        _load(tiny_config)
-    assert "parcels.gpkg: the file has no coordinate reference system. Fix: add crs = \"EPSG:4326\"" in str(err.value)
+    p = _load(tiny_config)  # lon/lat ranges: read as WGS84, and said so
+    assert any(x.en.startswith("the file has no coordinate reference system; the coordinates are longitude/latitude")
+               for x in p.problems)
+    assert p.parcels.set_index("id").loc["P-2", "area"] == pytest.approx(91.1 * 110.95, rel=0.01)
 
 
 def test_self_intersecting_polygon_is_an_error_unless_repair(tiny_config):

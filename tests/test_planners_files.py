@@ -106,3 +106,204 @@ def test_dropped_points_are_listed_in_the_outputs(tiny_config):
     assert (row["layer"], row["row"], row["name"]) == ("childcare", "4", "远方托育园1")
     assert row["message"].startswith("lies 586,") and row["message"].endswith('left out (outside = "drop")')
     assert set(pd.read_csv(out / "audit_childcare.csv", dtype=str)["ID"]) == {"K1", "N2"}
+
+
+# ---------------------------------------------------------------------------------------- 2. units
+
+def _parcels_stated(cfg: Path, values: list) -> None:
+    path = cfg.parent / "parcels.geojson"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for feature, value in zip(data["features"], values):
+        feature["properties"]["面积"] = value
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_parcel_areas_in_mu_are_converted_with_a_warning(tiny_config):
+    # the issue: 16.69 (亩) read as m² for a parcel of about 11,100 m², which then fell below the minimum area
+    measured = load_project(tiny_config, roads=False).parcels.to_crs(4549).area.to_numpy()
+    _parcels_stated(tiny_config, [round(m / 666.667, 2) for m in measured])
+    p = load_project(tiny_config, roads=False)
+    (w,) = [x for x in p.problems if x.layer == "parcels"]
+    assert w.severity == "warning" and w.column == "面积"
+    assert w.en.startswith("the stated areas are about 1/666.67 of the polygons' areas (2 parcels): read as mu (亩) and "
+                           "converted to m² (e.g. 3.03 亩 = 2,020 m²)")
+    assert "已按亩读取并换算为平方米" in w.zh
+    assert p.parcels["area"].to_numpy() == pytest.approx(measured, rel=0.01)
+    # the printed fix: confirm the unit, and the warning goes
+    _layer_keys(tiny_config, "parcels", 'area_unit = "亩"')
+    p = load_project(tiny_config, roads=False)
+    assert [x for x in p.problems if x.layer == "parcels"] == []
+    assert p.parcels["area"].to_numpy() == pytest.approx(measured, rel=0.01)
+
+
+@pytest.mark.parametrize("unit,factor", [("公顷", 1e-4), ("km²", 1e-6)])
+def test_parcel_areas_in_hectares_or_km2_are_converted(tiny_config, unit, factor):
+    measured = load_project(tiny_config, roads=False).parcels.to_crs(4549).area.to_numpy()
+    _parcels_stated(tiny_config, [m * factor for m in measured])
+    p = load_project(tiny_config, roads=False)
+    (w,) = [x.en for x in p.problems if x.layer == "parcels"]
+    assert f"read as {'hectares (公顷)' if unit == '公顷' else 'km²'} and converted to m²" in w
+    assert p.parcels["area"].to_numpy() == pytest.approx(measured, rel=1e-6)
+
+
+def test_a_parcel_area_far_from_its_polygon_is_reported_with_both_numbers(tiny_config):
+    _parcels_stated(tiny_config, [2000, 50_000])  # P-2 measures about 10,100 m²
+    p = load_project(tiny_config, roads=False)
+    (w,) = [x for x in p.problems if x.layer == "parcels"]
+    assert (w.row, w.id, w.severity) == (2, "P-2", "warning")
+    assert w.en.startswith("stated area 50,000 m² but the polygon measures 10,1") and w.en.endswith(
+        "(ratio 4.94); the stated area is used")
+    assert p.parcels.set_index("id").loc["P-2", "area"] == 50_000
+
+
+def _compound_values(cfg: Path, key: str, values: list) -> None:
+    path = cfg.parent / "compounds.geojson"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for feature, value in zip(data["features"], values):
+        feature["properties"][key] = value
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_population_against_households(tiny_config):
+    # C1: 400 households × 2.55 = 1,020, stated 5,000
+    _compound_values(tiny_config, "人口", [5000, None, 780, 560])
+    p = load_project(tiny_config, roads=False)
+    (w,) = [x for x in p.problems if x.layer == "compounds"]
+    assert (w.row, w.id, w.name, w.column) == (1, "C1", "甲一小区", "人口")
+    assert w.en == "population 5,000 but 400 households × 2.55 persons = 1,020 (ratio 4.90); the stated population is used"
+    assert w.format("zh").startswith(f"{tiny_config.parent / 'compounds.geojson'}，第 1 行，编号 C1（甲一小区），列“人口”：人口 5,000")
+
+
+def test_population_in_wan_is_converted(tiny_config):
+    _compound_values(tiny_config, "人口", [0.1, None, 0.078, 0.056])
+    p = load_project(tiny_config, roads=False)
+    (w,) = [x.en for x in p.problems if x.layer == "compounds"]
+    assert w.startswith("the stated populations are about 1/10,000 of households × 2.55 (3 compounds): read as 万人")
+    assert p.compounds.set_index("id").loc["C1", "population"] == pytest.approx(1000)
+
+
+# ---------------------------------------------------------------------------------------- 3. empty layers
+
+def _drop_layer(cfg: Path, layer: str) -> None:
+    import re
+
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(re.sub(rf"\[layers\.{layer}\]\n(.*\n)+?\n", "", text, count=1), encoding="utf-8")
+
+
+def test_an_empty_geojson_layer_gives_exactly_one_message(tiny_config):
+    # what `siting run --osm` wrote for an extract without kindergartens: a GeoJSON with no features and no columns
+    (tiny_config.parent / "childcare.geojson").write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    text = tiny_config.read_text(encoding="utf-8").replace('path = "childcare.csv"', 'path = "childcare.geojson"')
+    tiny_config.write_text(text, encoding="utf-8")
+    p = load_project(tiny_config, roads=False)
+    assert [x.format("en") for x in p.problems] == [
+        f"{tiny_config.parent / 'childcare.geojson'}: the layer has no features. Fix: check the file and the sheet or layer name"]
+    assert len(p.childcare) == 0 and "kind" in p.childcare
+
+
+def test_an_unreadable_layer_gives_exactly_one_message(tiny_config):
+    (tiny_config.parent / "childcare.csv").write_bytes(b"\x00\x01\x02 not a table")
+    with pytest.raises(DataError) as info:
+        load_project(tiny_config, roads=False)
+    assert len([p for p in info.value.problems if p.layer == "childcare"]) == 1
+
+
+def test_no_childcare_parcels_or_health_runs_end_to_end(tiny_config):
+    from siting.pipeline import run
+
+    for layer in ("childcare", "health", "parcels"):
+        _drop_layer(tiny_config, layer)
+    result = run(tiny_config, tiny_config.parent / "out", lang="en", stages=("audit", "optimize"), progress=False)
+    notes = [x.en for x in result.project.problems]
+    assert notes == ["no childcare layer: no existing places are counted, so every compound is flagged",
+                     "no health layer: no health centres are offered as candidate sites",
+                     "no parcels layer: where there is no land, only generated candidate sites are proposed"]
+    assert set(result.audit.compounds["flag"]) == {"no_facility"}  # everything flagged
+    sites = result.optimize.sites
+    assert len(sites) and all(i.startswith("G:") for i in sites["id"])  # only generated candidates
+
+
+TOWN = Path(__file__).parent / "data" / "town.osm"
+
+
+def _extract_without(tmp_path: Path, *values: str) -> Path:
+    """tests/data/town.osm without the features tagged with any of ``values`` (one element per line there)."""
+    lines = [line for line in TOWN.read_text(encoding="utf-8").splitlines() if not any(f'v="{v}"' in line for v in values)]
+    path = tmp_path / "extract.osm"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("removed", [("kindergarten", "childcare"), ("brownfield", "greenfield", "construction")],
+                         ids=["no-kindergarten", "no-parcels"])
+def test_an_osm_project_without_kindergartens_or_parcels_loads_and_proposes(tmp_path, removed):
+    from siting.audit import audit
+    from siting.optimize import optimize
+    from siting.osm import project_from_osm
+
+    cfg = project_from_osm(_extract_without(tmp_path, *removed), tmp_path / "p")
+    p = load_project(cfg)
+    layer = "childcare" if "childcare" in removed else "parcels"
+    assert len(p.layer(layer)) == 0 and f"no {layer} in the extract" in cfg.read_text(encoding="utf-8")
+    assert [x.severity for x in p.problems] == ["note"]
+    assert len(optimize(p, audit(p)).sites) > 0
+
+
+def test_run_osm_without_kindergartens_and_parcels_writes_maps_and_a_briefing(tmp_path, capsys):
+    from siting.cli import main
+
+    osm = _extract_without(tmp_path, "kindergarten", "childcare", "brownfield", "greenfield", "construction")
+    out = tmp_path / "out"
+    assert main(["--lang", "en", "run", "--osm", str(osm), "--out", str(out), "--no-progress"]) == 0
+    assert (out / "index.html").exists() and (out / "briefing.html").exists() and (out / "audit_compounds.csv").exists()
+    assert "Done." in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------- 4. files as planners keep them
+
+def test_a_compounds_list_as_planners_keep_it_loads(tiny_config):
+    # name, township, households and completion year only (and where it is): no id, no kind
+    rows = pd.DataFrame({
+        "小区名称": ["甲一小区", "甲二花园", "乙镇东山村", "乙镇社区", "西苑"],
+        "所属乡镇": ["甲街道", "甲街道", "乙镇", "乙镇", "甲街道"],
+        "户数": [400, 800, 200, 150, 90],
+        "竣工年份": [2010, 2024, None, 2019, 2001],
+        "经度": [119.2030, 119.2070, 119.2185, 119.2150, 119.2040],
+        "纬度": [35.1030, 35.1110, 35.1175, 35.1050, 35.1150],
+    })
+    rows.to_excel(tiny_config.parent / "compounds.xlsx", index=False)
+    text = tiny_config.read_text(encoding="utf-8")
+    start = text.index("[layers.compounds]")
+    end = text.index("\n\n", start)
+    tiny_config.write_text(text[:start] + '[layers.compounds]\npath = "compounds.xlsx"' + text[end:], encoding="utf-8")
+    p = load_project(tiny_config, roads=False)
+    c = p.compounds
+    assert list(c["id"]) == ["compounds-2", "compounds-3", "compounds-4", "compounds-5", "compounds-6"]  # the Excel rows
+    assert list(c["kind"]) == ["compound", "compound", "village", "village", "compound"]
+    assert c["completed"].iloc[0].isoformat() == "2010-12-31" and list(c["households"]) == [400, 800, 200, 150, 90]
+    msgs = {x.severity: x for x in p.problems if x.layer == "compounds"}
+    assert msgs["note"].en == ("no id column: ids generated from the layer and the row (compounds-2, compounds-3, "
+                               "compounds-4, …); the outputs use them")
+    assert msgs["warning"].en == ("kind inferred for 5 compound(s): 3 小区 (compound), 2 村 (village) "
+                                  "(5 from the name, 0 from the township's kind, 0 by default)")
+    # the printed fix: a 类型 column overrides the inference (and an 编号 column the generated ids)
+    rows.insert(0, "编号", ["A", "B", "C", "D", "E"])
+    rows["类型"] = ["小区", "小区", "村", "小区", "小区"]
+    rows.to_excel(tiny_config.parent / "compounds.xlsx", index=False)
+    p = load_project(tiny_config, roads=False)
+    assert [x for x in p.problems if x.layer == "compounds"] == []
+    assert list(p.compounds["kind"]) == ["compound", "compound", "village", "compound", "compound"]
+    assert list(p.compounds["id"]) == ["A", "B", "C", "D", "E"]
+
+
+@pytest.mark.parametrize("name,township,expected", [
+    ("张家庄", "甲街道", ("village", "name")), ("李家屯", None, ("village", "name")),
+    ("阳光花园", "乙镇", ("compound", "name")), ("东风社区", "乙镇", ("village", "name")),
+    ("东风社区", "甲街道", ("compound", "name")), ("金岸", "乙镇", ("village", "township")),
+    ("金岸", "甲街道", ("compound", "township")), ("金岸", None, ("compound", "default")),
+])
+def test_compound_kind_rules(name, township, expected):
+    from siting.infer import _township_kind, compound_kind
+
+    assert compound_kind(name, _township_kind(township, {"甲街道": "street", "乙镇": "town"})) == expected

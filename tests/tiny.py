@@ -128,7 +128,7 @@ def write_tiny_project(root: Path, config_extra: str = "", osm: str | None = Non
     (root / "health.csv").write_text("\n".join([HEALTH_HEADER, *HEALTH_ROWS]) + "\n", encoding="utf-8")
     (root / "parcels.geojson").write_text(json.dumps(_fc([
         _feature({"地块编码": "P-1", "面积": 2000, "现状用途": "空闲地", "状态": "闲置", "权属": "国有"},
-                 _box(119.2085, 35.1125, 119.2095, 35.1135)),
+                 _box(119.20875, 35.1128, 119.20925, 35.1132)),  # ≈ 2,021 m², as stated
         _feature({"地块编码": "P-2", "面积": None, "现状用途": "工业用地", "状态": "低效", "权属": "集体"},
                  _box(119.2165, 35.1125, 119.2175, 35.1135)),
     ]), ensure_ascii=False), encoding="utf-8")
