@@ -238,6 +238,25 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+_LOCKED_WINERRORS = (32, 33)  # Windows: sharing / lock violation (a file open in Excel)
+
+
+def _os_error(exc: OSError, lang: str) -> str:
+    """One line saying which file could not be written, why, and what to do."""
+    import errno
+
+    path = exc.filename or "?"
+    if getattr(exc, "winerror", None) in _LOCKED_WINERRORS or exc.errno in (errno.EBUSY, errno.ETXTBSY):
+        return t("error.locked", lang, path=path)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return t("error.disk_full", lang, path=path)
+    if exc.errno == errno.EROFS:
+        return t("error.read_only", lang, path=path)
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        return t("error.permission", lang, path=path)
+    return t("error.write", lang, path=path, reason=exc.strerror or str(exc))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -249,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     except SitingError as exc:
         print(t("error.prefix", args.lang) + exc.message(args.lang), file=sys.stderr)
         return 2
+    except OSError as exc:  # writing outputs: one clear line, never a traceback
+        print(t("error.prefix", args.lang) + _os_error(exc, args.lang), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

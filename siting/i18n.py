@@ -35,6 +35,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validate.ok": ("检查通过：{n} 个图层，未发现错误。", "All checks passed: {n} layers, no errors."),
     "validate.warnings": ("{n} 个警告：", "{n} warning(s):"),
     "error.prefix": ("错误：", "Error: "),
+    "error.permission": ("无权写入 {path}：请用 --out 指定可写的文件夹，或修改该文件夹的权限",
+                         "permission denied writing {path}: choose a folder you can write with --out, or change its permissions"),
+    "error.read_only": ("{path} 所在磁盘为只读：请用 --out 指定其他文件夹",
+                        "{path} is on a read-only disk: choose another folder with --out"),
+    "error.disk_full": ("磁盘已满，无法写入 {path}：请清理磁盘空间，或用 --out 指定其他磁盘上的文件夹（已写出的文件完整，未留下半截文件）",
+                        "the disk is full writing {path}: free some space or choose a folder on another disk with --out "
+                        "(files already written are complete; nothing was left half-written)"),
+    "error.locked": ("{path} 被其他程序占用（是否在 Excel 或 WPS 中打开？）：请关闭后重新运行",
+                     "{path} is locked by another program (open in Excel or WPS?): close it and run again"),
+    "error.write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
     "comply.summary": ("全面达标方案：{sites} 处、{classes} 个托班、{places:,.0f} 个托位，总投资 {cost} 万元，扣除补助后 {net} 万元（{status}）；"
                        "{flagged} 个须整改小区中仍无法服务 {unserved} 个",
                        "Full compliance: {sites} sites, {classes} classes, {places:,.0f} places, {cost} yuan gross, "

@@ -435,18 +435,15 @@ def _gk_without_prefix(xy: np.ndarray, near) -> GaussKruger | None:
     e, n = np.median(xy[:, 0]), np.median(xy[:, 1])
     if not (100_000 <= e <= 900_000 and 0 < n < 6_500_000):
         return None
+    # The zones that contain the district first (3°, then 6°), then the 3° neighbours: a neighbour's CM can equal
+    # the 6° zone's (117°E), the same projection, and the zone containing the district is the likelier name for it.
     candidates = []
-    for width in (3, 6):
+    for width, shift in ((3, 0), (6, 0), (3, -3), (3, 3)):
         try:
             home = gk_zone(width, lon=near[0])
+            candidates.append(gk_zone(width, central_meridian=home.central_meridian + shift))
         except ValueError:
-            continue
-        cms = [home.central_meridian] + ([home.central_meridian - 3, home.central_meridian + 3] if width == 3 else [])
-        for cm in cms:
-            try:
-                candidates.append(gk_zone(width, central_meridian=cm))
-            except ValueError:
-                pass
+            pass
     from .crs import transformer
 
     best = None
@@ -573,6 +570,15 @@ def _read_vector(path: Path, spec: LayerSpec, problems: list[Problem]) -> gpd.Ge
     suffix = path.suffix.lower()
     encoding = spec.encoding or (_shapefile_encoding(path) if suffix == ".shp" else None)
     kwargs = {"encoding": encoding} if encoding else {}
+    if suffix == ".shp" and spec.encoding is None and encoding not in (None, "utf-8"):
+        # repaired, but the planner must know which encoding was assumed (a wrong guess garbles names)
+        label = encoding.upper() + (" (GBK)" if encoding == "gb18030" else "")
+        problems.append(_problem(
+            spec, f"no .cpg file says the shapefile's text encoding: read the .dbf as {label}, detected from its bytes",
+            f"没有 .cpg 文件说明 Shapefile 的文字编码：已按 {label} 读取 .dbf（由其内容判断）",
+            f"to confirm, set encoding = \"{encoding}\" under [layers.{spec.name}] (or add a .cpg file containing GBK)",
+            f"可在 [layers.{spec.name}] 下设置 encoding = \"{encoding}\" 以确认（或添加内容为 GBK 的 .cpg 文件）",
+            severity="warning"))
     if suffix == ".shp" and not path.with_suffix(".dbf").exists() and not path.with_suffix(".DBF").exists():
         raise _ReadError("the shapefile has no .dbf file beside it (attributes missing)", "Shapefile 缺少同名 .dbf 文件（属性表）",
                          "copy all parts of the shapefile (.shp, .shx, .dbf, .prj, .cpg)", "复制 Shapefile 的全部文件（.shp、.shx、.dbf、.prj、.cpg）")

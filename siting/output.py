@@ -29,6 +29,8 @@ def atomic_path(path: str | Path, mode: int | None = None):
     tmp_path.unlink()  # some writers (GDAL) refuse to overwrite; let them create it
     try:
         yield tmp_path
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())  # a full disk shows here, before the rename, not later in a half-written file
         if mode is not None:
             os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
@@ -40,9 +42,7 @@ def atomic_path(path: str | Path, mode: int | None = None):
 def write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> Path:
     with atomic_path(path, mode) as tmp:
         with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())  # on disk before the rename makes it the output
+            f.write(data)  # atomic_path syncs it to disk before the rename makes it the output
     return Path(path)
 
 

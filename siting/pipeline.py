@@ -57,9 +57,19 @@ def run(config: str | Path | None = None, out_dir: str | Path = "maps", lang: st
         Show a progress bar on stderr.
     """
     out = Path(out_dir)
+    _check_writable(out)
     todo = [s for s in STAGES if s in stages or s == "load"]
     with tqdm(total=len(todo), disable=not progress, unit="步" if lang == "zh" else "step") as bar:
         return _run_stages(config, out, lang, todo, overrides, bar)
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before any work when the output folder cannot be written (OSError names the path)."""
+    import tempfile
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=out, prefix=".siting-probe-"):
+        pass
 
 
 def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -> RunResult:

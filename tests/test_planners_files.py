@@ -307,3 +307,231 @@ def test_compound_kind_rules(name, township, expected):
     from siting.infer import _township_kind, compound_kind
 
     assert compound_kind(name, _township_kind(township, {"甲街道": "street", "乙镇": "town"})) == expected
+
+
+# ---------------------------------------------------------------------------------------- 5. every fix a message prints works
+
+HEALTH = "编号,名称,类型,经度,纬度\nH1,甲街道社区卫生服务中心,社区卫生服务中心,119.2050,35.1080\nH2,乙镇卫生院,乡镇卫生院,119.2160,35.1080\n"
+
+
+def _health_keys(cfg: Path, path: str, *lines: str) -> None:
+    text = cfg.read_text(encoding="utf-8")
+    start = text.index("[layers.health]")
+    end = text.index("\n\n", start)
+    cfg.write_text(text[:start] + f'[layers.health]\npath = "{path}"' + "".join("\n" + x for x in lines) + text[end:],
+                   encoding="utf-8")
+
+
+def test_utf8_bom_with_a_gbk_body_is_read_and_said(tiny_config):
+    path = tiny_config.parent / "health.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEALTH.encode("gbk"))
+    p = load_project(tiny_config, roads=False)
+    assert list(p.health["name"]) == ["甲街道社区卫生服务中心", "乙镇卫生院"]
+    assert [x.format("en") for x in p.problems] == [
+        f"{path}: the file starts with a UTF-8 byte-order mark but its text is not UTF-8: read as GB18030 (GBK). "
+        "Fix: to confirm, set encoding = \"gb18030\" under [layers.health], or save the file as UTF-8"]
+    _health_keys(tiny_config, "health.csv", 'encoding = "gb18030"')  # the printed fix
+    p = load_project(tiny_config, roads=False)
+    assert p.problems == [] and list(p.health["name"]) == ["甲街道社区卫生服务中心", "乙镇卫生院"]
+
+
+def test_a_wrongly_declared_encoding_gets_a_fix_that_works(tiny_config):
+    path = tiny_config.parent / "health.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEALTH.encode("gbk"))
+    _health_keys(tiny_config, "health.csv", 'encoding = "utf-8"')
+    with pytest.raises(DataError, match='set encoding = "gb18030"'):
+        load_project(tiny_config, roads=False)
+    _health_keys(tiny_config, "health.csv", 'encoding = "gb18030"')
+    assert list(load_project(tiny_config, roads=False).health["id"]) == ["H1", "H2"]
+
+
+_HTML = """<html><head><meta charset="utf-8"><title>导出</title></head><body>
+<table border="1"><tr><th>编号</th><th>名称</th><th>类型</th><th>经度</th><th>纬度</th></tr>
+<tr><td>007</td><td>甲街道社区卫生服务中心</td><td>社区卫生服务中心</td><td>119.2050</td><td>35.1080</td></tr>
+<tr><td>H2</td><td>乙镇卫生院</td><td>乡镇卫生院</td><td>119.2160</td><td>35.1080</td></tr></table></body></html>"""
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls"])
+def test_an_html_page_saved_as_excel_is_recognised_and_read(tiny_config, suffix):
+    path = tiny_config.parent / f"health{suffix}"
+    path.write_text(_HTML, encoding="utf-8")
+    _health_keys(tiny_config, path.name)
+    p = load_project(tiny_config, roads=False)
+    assert list(p.health["id"]) == ["007", "H2"]  # text kept as text: the leading zero survives
+    assert list(p.health["kind"]) == ["community_health_centre", "township_health_centre"]
+    assert [x.en for x in p.problems] == [
+        f"the file is an HTML page saved as {suffix} (as web systems export tables), not a workbook: read its table of 2 rows"]
+
+
+def test_an_excel_value_error_names_the_excel_row_the_record_and_the_chinese_column(tiny_config):
+    # "约300" in 户数: the message names the row as Excel shows it, the compound, and the file's own column
+    df = pd.DataFrame({"小区名称": ["甲一小区", "乙一小区"], "所属乡镇": ["甲街道", "乙镇"], "户数": [400, "约300"],
+                       "经度": [119.2030, 119.2150], "纬度": [35.1030, 35.1050]})
+    df.to_excel(tiny_config.parent / "compounds.xlsx", index=False)
+    text = tiny_config.read_text(encoding="utf-8")
+    start = text.index("[layers.compounds]")
+    end = text.index("\n\n", start)
+    tiny_config.write_text(text[:start] + '[layers.compounds]\npath = "compounds.xlsx"' + text[end:], encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_project(tiny_config, roads=False)
+    f = tiny_config.parent / "compounds.xlsx"
+    assert (f"ERROR {f}, row 3, id compounds-3 (乙一小区), column '户数' (households): value '约300' is not a number. "
+            "Fix: correct the cell") in str(info.value)
+    assert f"错误 {f}，第 3 行，编号 compounds-3（乙一小区），列“户数”：取值 '约300' 不是数字。处理：更正该单元格" in info.value.zh
+    import openpyxl  # the printed fix, applied in the cell Excel shows at row 3
+
+    book = openpyxl.load_workbook(f)
+    sheet = book.active
+    assert sheet.cell(row=3, column=3).value == "约300"
+    sheet.cell(row=3, column=3).value = 300
+    book.save(f)
+    assert list(load_project(tiny_config, roads=False).compounds["households"]) == [400, 300]
+
+
+def _health_shapefile(cfg: Path, epsg: int | None, encoding: str = "utf-8", prj: bool = False) -> Path:
+    import geopandas as gpd
+
+    gdf = gpd.read_file(cfg.parent / "health.csv", encoding="utf-8")
+    gdf = gpd.GeoDataFrame(gdf.drop(columns=["经度", "纬度"]).rename(columns={"编号": "id", "名称": "name", "类型": "kind"}),
+                           geometry=gpd.points_from_xy(gdf["经度"].astype(float), gdf["纬度"].astype(float)), crs=4326)
+    if epsg is not None:
+        gdf = gdf.to_crs(epsg)
+    path = cfg.parent / "health.shp"
+    gdf.to_file(path, encoding=encoding)
+    for part in ("prj", "cpg"):
+        if not (part == "prj" and prj):
+            path.with_suffix("." + part).unlink(missing_ok=True)
+    _health_keys(cfg, "health.shp")
+    return path
+
+
+@pytest.mark.parametrize("epsg,label", [
+    (4549, "Gauss-Krüger metres (metres that fall in the district in this zone only), read as CGCS2000 3° Gauss-Krüger "
+           "CM 120°E without zone prefix (EPSG:4549)"),
+    (4528, "Gauss-Krüger metres (a zone prefix in the eastings), read as CGCS2000 3° Gauss-Krüger zone 40 with zone "
+           "prefix (EPSG:4528)"),
+    (4509, "Gauss-Krüger metres (metres that fall in the district in this zone only), read as CGCS2000 6° Gauss-Krüger "
+           "CM 117°E without zone prefix (EPSG:4509)"),
+    (4498, "Gauss-Krüger metres (a zone prefix in the eastings), read as CGCS2000 6° Gauss-Krüger zone 20 with zone "
+           "prefix (EPSG:4498)"),
+    (None, "longitude/latitude, read as WGS84 (EPSG:4326)"),
+], ids=["gk3", "gk3-prefix", "gk6", "gk6-prefix", "lonlat"])
+def test_a_shapefile_without_prj_gets_its_crs_from_the_coordinates_and_says_which(tiny_config, epsg, label):
+    path = _health_shapefile(tiny_config, epsg)
+    assert not path.with_suffix(".prj").exists()
+    p = load_project(tiny_config, roads=False)
+    (w,) = [x for x in p.problems if x.layer == "health"]
+    code = epsg or 4326
+    assert w.format("en") == (f"{path}: the file has no coordinate reference system; the coordinates are {label}. "
+                              f"Fix: set crs = \"EPSG:{code}\" under [layers.health] to confirm (or name the right one)")
+    got = p.health.geometry
+    assert list(zip(got.x.round(6), got.y.round(6))) == [(119.205, 35.108), (119.216, 35.108)]
+    _health_keys(tiny_config, "health.shp", f'crs = "EPSG:{code}"')  # the printed fix
+    p = load_project(tiny_config, roads=False)
+    assert p.problems == [] and list(zip(p.health.geometry.x.round(6), p.health.geometry.y.round(6)))[0] == (119.205, 35.108)
+
+
+def test_gk_metres_for_the_boundary_itself_get_advice_that_works(tiny_config):
+    import geopandas as gpd
+
+    gpd.read_file(tiny_config.parent / "boundary.geojson").to_crs(4549).to_file(tiny_config.parent / "boundary.shp")
+    (tiny_config.parent / "boundary.prj").unlink()
+    text = tiny_config.read_text(encoding="utf-8").replace('path = "boundary.geojson"', 'path = "boundary.shp"')
+    tiny_config.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_project(tiny_config, roads=False)
+    assert "e.g. EPSG:4549 for central meridian 120°E" in str(info.value)
+    tiny_config.write_text(text.replace('path = "boundary.shp"', 'path = "boundary.shp"\ncrs = "EPSG:4549"'), encoding="utf-8")
+    assert load_project(tiny_config, roads=False).boundary.geometry.iloc[0].bounds == pytest.approx(
+        (119.2, 35.1, 119.22, 35.12), abs=1e-6)
+
+
+def test_a_gbk_shapefile_without_cpg_says_which_encoding_was_assumed(tiny_config):
+    path = _health_shapefile(tiny_config, None, encoding="gbk", prj=True)
+    assert "乙镇卫生院".encode("gbk") in path.with_suffix(".dbf").read_bytes()
+    p = load_project(tiny_config, roads=False)
+    assert list(p.health["name"]) == ["甲街道社区卫生服务中心", "乙镇卫生院"]
+    assert [x.format("en") for x in p.problems] == [
+        f"{path}: no .cpg file says the shapefile's text encoding: read the .dbf as GB18030 (GBK), detected from its "
+        "bytes. Fix: to confirm, set encoding = \"gb18030\" under [layers.health] (or add a .cpg file containing GBK)"]
+    _health_keys(tiny_config, "health.shp", 'encoding = "gb18030"')  # the printed fix
+    p = load_project(tiny_config, roads=False)
+    assert p.problems == [] and list(p.health["name"]) == ["甲街道社区卫生服务中心", "乙镇卫生院"]
+
+
+# ---------------------------------------------------------------------------------------- output folder faults
+
+def _run_cli(cfg: Path, out: Path) -> int:
+    from siting.cli import main
+
+    return main(["--lang", "en", "run", "--config", str(cfg), "--out", str(out), "--no-progress"])
+
+
+def _no_partial_files(out: Path) -> bool:
+    return not out.exists() or not [f for f in out.rglob("*") if ".tmp" in f.name or f.name.startswith(".siting-probe")]
+
+
+def test_a_read_only_output_folder_is_one_line_and_exit_1(tiny_config, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    out = tiny_config.parent / "out"
+
+    def denied(*a, **k):  # what a folder without write permission answers (tests run as root, so chmod would not)
+        raise PermissionError(errno.EACCES, "Permission denied", str(out / ".siting-probe-x"))
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", denied)
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    assert _run_cli(tiny_config, out) == 1
+    err = capsys.readouterr().err
+    assert err == (f"Error: permission denied writing {out / '.siting-probe-x'}: choose a folder you can write with --out, "
+                   "or change its permissions\n")
+    assert _no_partial_files(out) and not list(out.glob("*.csv"))
+
+
+def test_a_full_disk_is_one_line_exit_1_and_nothing_half_written(tiny_config, capsys, monkeypatch):
+    import errno
+    import os
+
+    out = tiny_config.parent / "out"
+    real_fsync = os.fsync
+    calls = []
+
+    def full(fd):
+        calls.append(fd)
+        if len(calls) > 2:  # the third output file meets a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert _run_cli(tiny_config, out) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("Error: the disk is full writing ") and "Traceback" not in err
+    assert _no_partial_files(out)
+    written = sorted(f.name for f in out.iterdir())
+    assert len(written) == 2  # the two complete files; the third was never renamed into place
+
+
+@pytest.mark.parametrize("how", ["ebusy", "windows-sharing-violation"])
+def test_a_locked_output_file_is_one_line_and_exit_1(tiny_config, capsys, monkeypatch, how):
+    import errno
+    import os
+
+    out = tiny_config.parent / "out"
+    target = out / "audit.xlsx"
+    real_replace = os.replace
+
+    def locked(src, dst, *a, **k):
+        if Path(dst).name == "audit.xlsx":  # open in Excel
+            if how == "ebusy":
+                raise OSError(errno.EBUSY, "Device or resource busy", str(dst))
+            exc = PermissionError(errno.EACCES, "The process cannot access the file", str(dst))
+            exc.winerror = 32
+            raise exc
+        return real_replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", locked)
+    assert _run_cli(tiny_config, out) == 1
+    assert capsys.readouterr().err == (f"Error: {target} is locked by another program (open in Excel or WPS?): "
+                                       "close it and run again\n")
+    assert _no_partial_files(out) and not target.exists()
