@@ -113,6 +113,7 @@ class Config:
     layers: dict[str, LayerSpec]
     path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    given: frozenset[str] = frozenset()  # keys set by the project (its file, its policy preset or overrides)
 
     def __getitem__(self, key: str) -> Any:
         section, _, name = key.partition(".")
@@ -333,10 +334,46 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}", f"{path}：TOML 格式错误：{exc}") from None
-    params = _merge_params(defaults, user, where)
+    base = cfg_path.parent if cfg_path else Path.cwd()
+    params = defaults
+    given: set[str] = set()
+    preset = user.get("policy", {}).get("preset") if isinstance(user.get("policy"), dict) else None
+    if preset:
+        table, preset_path = _read_preset(preset, base, where)
+        params = _merge_params(params, table, str(preset_path))
+        for section, items in table.items():
+            for name in items:
+                comment = _read_sources(preset_path).get(f"{section}.{name}")
+                sources[f"{section}.{name}"] = f"{comment} [preset {preset_path.name}]" if comment else f"preset {preset_path.name}"
+                given.add(f"{section}.{name}")
+    params = _merge_params(params, user, where)
+    given |= {f"{section}.{name}" for section, table in user.items() if section != "layers" and isinstance(table, dict)
+              for name in table}
     for key, value in (overrides or {}).items():
         section, _, name = key.partition(".")
         params = _merge_params(params, {section: {name: value}}, "override")
-    base = cfg_path.parent if cfg_path else Path.cwd()
+        given.add(key)
     layers = _layer_specs(user.get("layers", {}), base, where)
-    return Config(params=params, layers=layers, path=cfg_path, sources=sources)
+    return Config(params=params, layers=layers, path=cfg_path, sources=sources, given=frozenset(given))
+
+
+def _read_preset(preset: str, base: Path, where: str) -> tuple[dict, Path]:
+    """A policy preset: a TOML file of another district's parameters ([policy], [optimize] costs, [demand] …).
+
+    Loaded on top of the defaults and under the project's own file, so one file carries a district's targets.
+    """
+    path = Path(preset)
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise ConfigError(f"{where}: policy.preset file not found: {path}", f"{where}：找不到 policy.preset 文件：{path}")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not a UTF-8 TOML file: {exc}", f"{path}：不是 UTF-8 编码的 TOML 文件：{exc}") from None
+    for section in ("layers", "project"):
+        if section in table:
+            raise ConfigError(f"{path}: a preset holds parameters only; move [{section}] to the project file",
+                              f"{path}：预设文件只能包含参数，请把 [{section}] 移到项目配置文件中")
+    if isinstance(table.get("policy"), dict) and "preset" in table["policy"]:
+        raise ConfigError(f"{path}: a preset cannot name another preset", f"{path}：预设文件中不能再指定 preset")
+    return table, path

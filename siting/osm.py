@@ -61,7 +61,7 @@ FEATURE_TAGS: dict[str, bool | list[str]] = {
     "healthcare": True,
     "landuse": ["residential", "brownfield", "greenfield", "construction"],
     "building": ["residential", "apartments", "house", "detached", "semidetached_house", "terrace", "dormitory"],
-    "place": ["village", "hamlet"],
+    "place": ["city", "town", "village", "hamlet"],
     "boundary": ["administrative"],
 }
 RESIDENTIAL_BUILDINGS = set(FEATURE_TAGS["building"])
@@ -178,7 +178,24 @@ def boundary_from_features(features: gpd.GeoDataFrame, road_xy: np.ndarray | Non
             "OSM 文件中没有行政区边界，道路也太少，无法确定研究范围",
         )
     hull = shapely.MultiPoint(road_xy).convex_hull
-    return gpd.GeoDataFrame({"name": [None], "admin_level": [np.nan]}, geometry=[hull], crs=WGS84)
+    return gpd.GeoDataFrame({"name": [_place_name(features, hull)], "admin_level": [np.nan]}, geometry=[hull], crs=WGS84)
+
+
+_PLACE_RANK = {"city": 0, "town": 1, "village": 2, "hamlet": 3}
+
+
+def _place_name(features: gpd.GeoDataFrame, area) -> str | None:
+    """The name of the largest named place inside ``area`` (city > town > village > hamlet, then population)."""
+    if len(features) == 0:
+        return None
+    places = features[_col(features, "place").isin(list(_PLACE_RANK)) & _col(features, "name").map(lambda v: isinstance(v, str))]
+    places = _inside(places, area) if len(places) else places
+    if len(places) == 0:
+        return None
+    rank = _col(places, "place").map(_PLACE_RANK)
+    pop = pd.Series([_number(v) for v in _col(places, "population")], index=places.index).fillna(-1)
+    order = sorted(range(len(places)), key=lambda k: (rank.iloc[k], -pop.iloc[k]))
+    return str(_col(places, "name").iloc[order[0]])
 
 
 def _inside(gdf: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:

@@ -14,7 +14,7 @@ import shapely
 from pyproj import CRS
 
 from .config import Config, load_config
-from .crs import WGS84, metric_crs
+from .crs import WGS84, in_china, metric_crs
 from .errors import DataError, NetworkError
 from .load import (
     Problem,
@@ -178,6 +178,21 @@ def _check_inside(name: str, gdf: gpd.GeoDataFrame, area, crs: CRS, spec, proble
     return gdf[~far] if mode == "drop" else gdf
 
 
+def _lanshan_defaults_abroad(config: Config) -> Problem:
+    """Outside China the bundled targets are another country's policy: say so until the project gives its own."""
+    target, deadline = config["policy.places_per_1000"], config.deadline().isoformat()
+    plan = config["policy.plan_id"]
+    return Problem(
+        "policy", str(config.path or ""),
+        f"the study area lies outside China, but the policy targets ({target:g} places per 1,000 residents, remediation "
+        f"by {deadline} under {plan}) and the costs (yuan) are Lanshan's defaults",
+        f"研究区位于中国境外，但政策目标（每千人 {target:g} 个托位、{plan} 规定的 {deadline} 整改期限）和成本（元）"
+        "仍是岚山区的默认值",
+        fix_en="give your district's own under [policy] and [optimize], or all in one file: [policy] preset = \"policy.toml\"",
+        fix_zh="在 [policy] 和 [optimize] 中填写本地的目标与成本，或集中写在一个文件中：[policy] preset = \"policy.toml\"",
+        severity="warning")
+
+
 def load_project(path: str | Path | None = None, overrides: dict | None = None, roads: bool = True) -> Project:
     """Load a project: its config, every layer (checked against its schema) and the road network.
 
@@ -239,6 +254,8 @@ def load_project(path: str | Path | None = None, overrides: dict | None = None, 
     else:
         crs = CRS.from_user_input(config["analysis.crs"])
     area = boundary.to_crs(crs).geometry.iloc[0].buffer(0) if len(boundary) else None
+    if len(extent) and not bool(in_china(centre.x, centre.y)) and not any(k.startswith("policy.") for k in config.given):
+        problems.append(_lanshan_defaults_abroad(config))
 
     for name in _TOWNSHIP_LAYERS:
         # outside first: a feature left out must never be given a township, let alone counted in one

@@ -535,3 +535,113 @@ def test_a_locked_output_file_is_one_line_and_exit_1(tiny_config, capsys, monkey
     assert capsys.readouterr().err == (f"Error: {target} is locked by another program (open in Excel or WPS?): "
                                        "close it and run again\n")
     assert _no_partial_files(out) and not target.exists()
+
+
+# ---------------------------------------------------------------------------------------- 6. region-aware defaults
+
+def _moved_extract(tmp_path: Path, lon: float, lat: float, relation: bool = True) -> Path:
+    """tests/data/town.osm moved to (lon, lat) (it lies at about 119.30E 35.20N), optionally without its admin relation,
+    with a place=town node "Kallio" and a place=city node "Helsinki" in it."""
+    import re
+
+    text = TOWN.read_text(encoding="utf-8")
+    text = re.sub(r'lat="([0-9.]+)"', lambda m: f'lat="{float(m.group(1)) - 35.20 + lat:.5f}"', text)
+    text = re.sub(r'lon="([0-9.]+)"', lambda m: f'lon="{float(m.group(1)) - 119.30 + lon:.5f}"', text)
+    text = text.replace('v="测试县"', 'v="Helsingin seutu"')
+    if not relation:
+        start = text.index('  <relation id="900">')
+        text = text[:start] + text[text.index("</relation>", start) + len("</relation>\n"):]
+    places = (f'  <node id="7001" lat="{lat + 0.004:.5f}" lon="{lon + 0.004:.5f}"><tag k="place" v="town"/>'
+              f'<tag k="name" v="Kallio"/><tag k="population" v="90000"/></node>\n'
+              f'  <node id="7002" lat="{lat + 0.005:.5f}" lon="{lon + 0.005:.5f}"><tag k="place" v="city"/>'
+              f'<tag k="name" v="Helsinki"/></node>\n')
+    text = text.replace("  <way ", places + "  <way ", 1)
+    path = tmp_path / "abroad.osm"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("relation,name", [(True, "Helsingin seutu"), (False, "Helsinki")], ids=["admin-relation", "largest-place"])
+def test_osm_outside_china_uses_the_areas_own_name_and_warns_about_lanshans_targets(tmp_path, relation, name):
+    from siting.osm import project_from_osm
+
+    cfg = project_from_osm(_moved_extract(tmp_path, 24.94, 60.17, relation), tmp_path / "p")
+    p = load_project(cfg)
+    assert p.name == name and p.boundary["name"].iloc[0] == name and "研究区" not in cfg.read_text(encoding="utf-8")
+    (w,) = [x for x in p.problems if x.layer == "policy"]
+    assert w.severity == "warning" and w.en == (
+        "the study area lies outside China, but the policy targets (4.72 places per 1,000 residents, remediation by "
+        "2027-04-17 under 岚政办字〔2024〕5号) and the costs (yuan) are Lanshan's defaults")
+    assert w.fix_en == 'give your district\'s own under [policy] and [optimize], or all in one file: [policy] preset = "policy.toml"'
+    # the printed fix: one preset file with the area's own targets and costs
+    (tmp_path / "p" / "policy.toml").write_text(
+        '[policy]\nplan_id = "Local plan 2025"\nplaces_per_1000 = 30.0  # an invented target (unverified)\n\n'
+        "[optimize]\ncost_per_class_parcel = 90000.0\n", encoding="utf-8")
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("[project]", '[policy]\npreset = "policy.toml"\n\n[project]'),
+                   encoding="utf-8")
+    p = load_project(cfg)
+    assert [x for x in p.problems if x.layer == "policy"] == []
+    assert p.config["policy.places_per_1000"] == 30.0 and p.config["optimize.cost_per_class_parcel"] == 90000.0
+    assert p.config.source("policy.places_per_1000") == "an invented target (unverified) [preset policy.toml]"
+
+
+def test_a_policy_preset_loads_under_the_project_file(tiny_config):
+    (tiny_config.parent / "wulian.toml").write_text(
+        '[policy]\nplaces_per_1000 = 5.5\nremediation_years = 2\n\n[optimize]\ncost_per_class_parcel = 1000000.0\n',
+        encoding="utf-8")
+    tiny_config.write_text(tiny_config.read_text(encoding="utf-8") + '\n[policy]\npreset = "wulian.toml"\nremediation_years = 4\n',
+                           encoding="utf-8")
+    from siting.config import load_config
+
+    config = load_config(tiny_config)
+    assert config["policy.places_per_1000"] == 5.5 and config["optimize.cost_per_class_parcel"] == 1e6
+    assert config["policy.remediation_years"] == 4  # the project's own file wins over its preset
+    assert config.source("policy.places_per_1000") == "preset wulian.toml"
+    assert load_project(tiny_config, roads=False).problems == []  # inside China: no warning either way
+
+
+def test_a_missing_or_wrong_preset_is_a_config_error(tiny_config):
+    from siting.config import load_config
+    from siting.errors import ConfigError
+
+    base = tiny_config.read_text(encoding="utf-8")
+    tiny_config.write_text(base + '\n[policy]\npreset = "nope.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="policy.preset file not found: .*nope.toml"):
+        load_config(tiny_config)
+    (tiny_config.parent / "bad.toml").write_text("[policy]\nplaces_per_thousand = 5\n", encoding="utf-8")
+    tiny_config.write_text(base + '\n[policy]\npreset = "bad.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown config key 'policy.places_per_thousand'. Did you mean 'places_per_1000'"):
+        load_config(tiny_config)
+
+
+# ---------------------------------------------------------------------------------------- 7. no offset alarm on correct WGS84 data
+
+HELSINKI = Path(__file__).parent / "data" / "helsinki-centre.osm.pbf"  # real OSM data, ODbL: see tests/data/README.md
+
+
+def test_a_real_extract_without_kindergartens_loads_with_no_offset_alarm(tmp_path):
+    from siting.osm import project_from_osm
+
+    p = load_project(project_from_osm(HELSINKI, tmp_path / "p"))
+    assert p.name == "Helsinki" and len(p.childcare) == 0 and len(p.health) >= 5 and len(p.compounds) > 0
+    kinds = sorted({(x.layer, x.severity) for x in p.problems})
+    assert kinds == [("childcare", "note"), ("policy", "warning"), ("roads", "warning")]  # no offset warning for health
+    assert not [x for x in p.problems if "looks like" in x.en]
+
+
+@pytest.mark.parametrize("seed,population,townships,size", [(3, 600_000, 60, 0.6)], ids=["60-townships"])
+def test_generated_wgs84_districts_raise_no_offset_alarm(tmp_path, seed, population, townships, size):
+    # seed 3 is a case that cried wolf: its health centres, set back ~40 m from a dense grid, came closer to some
+    # road after the GCJ-02 inverse (gain 0.34, 62 % closer) but as much after the same shift turned other ways
+    import shutil
+
+    import shapely
+
+    from siting import demo
+
+    box = shapely.box(118.5, 35.0, 118.5 + size, 35.0 + size * 0.8)
+    demo.generate(tmp_path, seed=seed, outline=box, name="测试县", population=population, townships=townships)
+    shutil.copy(Path(__file__).parent.parent / "data" / "demo" / "siting.toml", tmp_path / "siting.toml")
+    p = load_project(tmp_path / "siting.toml")
+    assert len(p.health) >= 5 and len(p.childcare) >= 5
+    assert [x.en for x in p.problems if "looks like" in x.en] == []
