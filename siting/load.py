@@ -101,13 +101,6 @@ _NOTE_COLUMNS = {  # input_notes.csv headers: English, Chinese
 _SEVERITY_LABEL_ZH = {"error": "错误", "warning": "警告", "note": "提示"}
 
 
-def _cell(value):
-    """A spreadsheet cell that is never a formula: data strings starting with = + - @ get a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def problems_table(problems: list[Problem], lang: str = "zh") -> pd.DataFrame:
     """Every problem found while loading as a table (``input_notes.csv``): what was dropped, assumed or inferred."""
     zh = lang == "zh"
@@ -116,8 +109,8 @@ def problems_table(problems: list[Problem], lang: str = "zh") -> pd.DataFrame:
         "layer": p.layer, "file": p.file, "row": p.row, "id": p.id, "name": p.name, "column": p.column,
         "message": p.zh if zh else p.en, "fix": p.fix_zh if zh else p.fix_en,
     } for p in problems]
-    table = pd.DataFrame(rows, columns=list(_NOTE_COLUMNS)).astype({"row": "Int64"})
-    table = table.map(_cell) if len(table) else table
+    table = pd.DataFrame(rows, columns=list(_NOTE_COLUMNS)).astype({"row": "Int64"})  # written by tables.write_csv,
+    # which keeps names from the data from running as formulas
     return table.rename(columns=_NOTE_COLUMNS) if zh else table
 
 
