@@ -513,3 +513,22 @@ def test_maps_show_the_access_layer_on_request(tiny_run, tmp_path, browser_page)
     with browser_page(town, wait_for="window.L !== undefined") as page:
         page.page.locator(".leaflet-control-layers label", has_text="托育可达性：现状").click()
         assert page.leaflet(COUNT_LAYERS)["access_existing"] == int((acc.compounds["township"] == "乙镇").sum())
+
+
+def test_access_layer_escapes_names(tiny_run):
+    import json
+    import re
+
+    from siting.maps.district import district_map
+
+    acc = tiny_run.access
+    hostile = "<img src=x onerror=alert(1)>`${x}`"
+    compounds = acc.compounds.copy()
+    compounds.loc[compounds.index[0], "name"] = hostile
+    page = district_map(tiny_run.project, tiny_run.audit, tiny_run.optimize,
+                        access=type(acc)(compounds, acc.equity, acc.lorenz, acc.scenarios, acc.threshold, acc.settings)
+                        ).get_root().render()
+    tips = [json.loads(f'"{m}"') for m in re.findall(r'"_tip": "((?:[^"\\]|\\.)*)"', page)]
+    tips = [tip for tip in tips if "onerror" in tip]
+    assert len(tips) == len(acc.scenarios)  # one hover label per access layer, each escaped
+    assert all(tip.startswith("&lt;img src=x onerror=alert(1)&gt;") for tip in tips)
