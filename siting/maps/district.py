@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element
-from markupsafe import escape as markup_escape
 
 from ..crs import wgs84_to_gcj02, xy_conversion
 from ..errors import ConfigError
@@ -378,8 +377,7 @@ def _access_layer(m, access, scenario: str, compounds: gpd.GeoDataFrame, lang: s
                  ("婴幼儿数" if zh else "Children", _num(c.children, 1)), *lines,
                  ("目标" if zh else "Target", _num(access.threshold, 1))]
         rows.append({"_k": str(k), "_popup": _popup(f"{c.name}：{unit}" if zh else f"{c.name}: {unit}", lines, lang),
-                     # escaped here and marked safe, so an escaping layer function keeps it as it is
-                     "_tip": markup_escape(f"{c.name}：{_num(value, 1)}" if zh else f"{c.name}: {_num(value, 1)}")})
+                     "_tip": f"{c.name}：{_num(value, 1)}" if zh else f"{c.name}: {_num(value, 1)}"})
     data = gpd.GeoDataFrame(pd.DataFrame(rows, index=table.index).join(table[["id", "name", "township"]]),
                             geometry=table.geometry.to_numpy(), crs=table.crs)
     name = _t("access", lang, scenario=t(f"access.{scenario}", lang), unit=unit)
