@@ -72,6 +72,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.sites": ("建议新增托育点位（按优先序）", "Proposed sites (by rank)"),
     "map.legend": ("图例", "Legend"),
     "map.fullscreen": ("全屏", "Full screen"),
+    "map.township_ratio": ("乡镇（街道）每千人口托位", "Township places per 1,000 residents"),
     "map.fullscreen_exit": ("退出全屏", "Exit full screen"),
     "map.access": ("托育可达性：{scenario}（{unit}）", "Childcare access: {scenario} ({unit})"),
     "map.access_legend": ("托育可达性（{unit}；在图层列表中勾选显示）", "Childcare access ({unit}; tick it in the layer list)"),

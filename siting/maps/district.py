@@ -35,6 +35,7 @@ from .layers import (
     Bind,
     _round_coords,
     add_legend,
+    add_light_points,
     add_osm_attribution,
     add_roads,
     add_title,
@@ -43,6 +44,7 @@ from .layers import (
 )
 from .offline import offline_map, save_map
 from .overview import overview_map
+from .popups import bind_popups, compact_popups
 from .screen import add_screen_fit
 
 __all__ = ["district_map", "write_maps", "access_classes", "resolve_basemap", "walk_service_areas", "Basemap", "BASEMAPS",
@@ -55,6 +57,7 @@ MAJOR_ROADS = frozenset({"motorway", "motorway_link", "trunk", "trunk_link", "pr
 TOWNSHIP_MARGIN_M = 1000.0
 _SERVICE_AREA_SIMPLIFY_M = 8.0
 _MAX_SERVICE_AREA_THRESHOLDS = 3
+_DISTRICT_SCALE_SIMPLIFY = 1.5e-4  # degrees (~15 m): service areas on a district-scale map
 
 FLAG_COLOURS = {"covered": "#2f9e44", "under_served": "#f59f00", "no_facility": "#e03131"}
 VIOLATION_COLOUR = "#000000"
@@ -199,17 +202,78 @@ def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: 
         for c in ("_popup", "_tip"):  # shown as HTML: text is escaped here, Markup kept
             if c in gdf:
                 data[c] = gdf[c].map(lambda v: None if missing(v) else str(html(v))).to_numpy()
+        labels = common = []
+        if popup and "_popup" in data:  # the row labels once per layer (popups.py): a third of the bytes
+            labels, common, compact = compact_popups(data.pop("_popup").tolist())
+            data["_p"] = compact
         data.insert(0, "layer", layer)
-        folium.GeoJson(
-            data.__geo_interface__,
+        layer_json = folium.GeoJson(
+            # no per-feature bbox (~60 bytes a point); short ids, which folium's style switch keys on
+            data.reset_index(drop=True).to_geo_dict(show_bbox=False),
             style_function=lambda f: styles[f["properties"]["_k"]],
             marker=folium.CircleMarker(radius=6, weight=1, fill=True),
-            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=380) if popup else None,
             tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False),
             highlight_function=None,
         ).add_to(group)
+        if "_p" in data:
+            bind_popups(parent, layer_json, labels, common)
     group.add_to(parent)
     return group
+
+
+def _district_scale_layers(m, project, audit, lang: str, transform) -> None:
+    """Compounds, facilities, health and parcels as light points (violations as black rings on top)."""
+    comp = audit.compounds
+    violation = comp["compliance"].isin(VIOLATIONS).to_numpy()
+    keys = np.where(violation, "v|" + comp["flag"].astype(str).to_numpy(), comp["flag"].astype(str).to_numpy())
+    styles = {k: {"fillColor": c, "fillOpacity": 0.8, "radius": 2.5, "stroke": False} for k, c in FLAG_COLOURS.items()}
+    styles |= {f"v|{k}": {"fillColor": c, "fillOpacity": 1, "radius": 4, "color": VIOLATION_COLOUR, "weight": 2,
+                          "opacity": 1} for k, c in FLAG_COLOURS.items()}
+    add_light_points(m, project.parcels, ["p"] * len(project.parcels),
+                  {"p": {"fillColor": PARCEL_COLOUR, "fillOpacity": 0.7, "radius": 3, "stroke": False}},
+                  _t("parcels", lang), "parcel", transform)
+    add_light_points(m, comp, keys, styles, _t("compounds", lang), "compound", transform)
+    add_light_points(m, project.health, ["h"] * len(project.health),
+                  {"h": {"fillColor": "#ffffff", "fillOpacity": 1, "radius": 3, "color": HEALTH_COLOUR, "weight": 2,
+                         "opacity": 1}}, _t("health", lang), "health", transform)
+    kinds = childcare_kind_for_map(audit.childcare).to_numpy()
+    add_light_points(m, audit.childcare, kinds,
+                  {k: {"fillColor": c, "fillOpacity": 1, "radius": 4, "color": "#212529", "weight": 1, "opacity": 1}
+                   for k, c in FACILITY_COLOURS.items()}, _t("childcare", lang), "childcare", transform)
+
+
+# Township shading at district scale: places per 1,000 residents against the target.
+RATIO_COLOURS = (("#d9f0d3", 1.0), ("#fee08b", 0.75), ("#fc8d59", 0.0))
+
+
+def _ratio_colour(per: float, target: float) -> str:
+    if not (per == per and target == target and target > 0):  # NaN: no figures
+        return "#dee2e6"
+    return next(c for c, floor in RATIO_COLOURS if per >= floor * target)
+
+
+def _township_shading(m, project, audit, sites, lang: str, transform) -> None:
+    """Townships filled by their places per 1,000 against the target; a click shows the figures."""
+    zh = lang == "zh"
+    tw = project.townships
+    geoms = _round_coords(shapely.simplify(tw.geometry.to_numpy(), 2e-4), transform=transform)
+    features = []
+    for name, geom in zip(tw["name"], geoms):
+        st = _township_stats(audit, str(name), sites)
+        n = int((audit.compounds["township"] == name).sum())
+        table = ([("每千人口托位", _num(st["per"], 2)), ("目标", _num(st["target"], 2)), ("居住小区与村庄", _num(n)),
+                  ("问题小区", _num(st["flagged"])), ("建议点位", _num(st["sites"]))] if zh else
+                 [("Places per 1,000", _num(st["per"], 2)), ("Target", _num(st["target"], 2)),
+                  ("Compounds and villages", _num(n)), ("Flagged", _num(st["flagged"])), ("Proposed sites", _num(st["sites"]))])
+        features.append({"type": "Feature", "properties": {"layer": "township_ratio", "_c": _ratio_colour(st["per"], st["target"]),
+                                                          "_popup": _popup(str(name), table, lang)},
+                         "geometry": shapely.geometry.mapping(geom)})
+    group = feature_group(_t("township_ratio", lang), show=True)
+    folium.GeoJson({"type": "FeatureCollection", "features": features},
+                   style_function=lambda f: {"fillColor": f["properties"]["_c"], "fillOpacity": 0.45, "stroke": False},
+                   popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=380),
+                   highlight_function=None).add_to(group)
+    group.add_to(m)
 
 
 def walk_service_areas(project, audit, per_facility: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -384,6 +448,17 @@ def _access_layer(m, access, scenario: str, compounds: gpd.GeoDataFrame, lang: s
     _points_layer(m, data, name, f"access_{scenario}", styles, show=False, transform=transform)
 
 
+def _access_light(m, access, scenario: str, lang: str, transform) -> None:
+    """The access choropleth at district scale: compounds as light points by class, no popups."""
+    table = access.compounds
+    classes = access_classes(access.threshold, lang)
+    keys = [str(_access_class(v, access.threshold)) for v in table[f"access_{scenario}"]]
+    styles = {str(k): {"fillColor": colour, "fillOpacity": 0.8, "radius": 2.5, "stroke": False}
+              for k, (colour, _) in enumerate(classes)}
+    name = _t("access", lang, scenario=t(f"access.{scenario}", lang), unit=access.unit(lang))
+    add_light_points(m, table, keys, styles, name, f"access_{scenario}", transform, show=False)
+
+
 def _childcare_layer(m, childcare: gpd.GeoDataFrame, lang: str, transform) -> None:
     zh = lang == "zh"
     kinds = childcare_kind_for_map(childcare)
@@ -447,7 +522,7 @@ def _parcels_layer(m, parcels: gpd.GeoDataFrame, lang: str, transform) -> None:
     _points_layer(m, data, _t("parcels", lang), "parcel", styles, transform=transform)
 
 
-def _service_area_layer(m, areas: gpd.GeoDataFrame, lang: str, transform, clip=None) -> None:
+def _service_area_layer(m, areas: gpd.GeoDataFrame, lang: str, transform, clip=None, simplify: float = 0.0) -> None:
     ds = sorted(int(d) for d in areas["threshold"]) if len(areas) else []
     label = "/".join(str(d) for d in ds) + (" 米" if lang == "zh" else " m")
     group = feature_group(_t("service_areas", lang, d=label), show=False)
@@ -455,6 +530,8 @@ def _service_area_layer(m, areas: gpd.GeoDataFrame, lang: str, transform, clip=N
         geoms = areas.geometry.to_numpy()
         if clip is not None:
             geoms = shapely.intersection(geoms, clip)
+        if simplify:
+            geoms = shapely.simplify(geoms, simplify)  # topology preserved (no self-intersections)
         n = len(areas)
         features = []
         for i, (d, g) in enumerate(zip(areas["threshold"], geoms)):
@@ -666,19 +743,31 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
                       simplify=2e-5, show=not bm.online)
         else:
             add_roads(m, project.roads, clip=clip, name=_t("roads", lang), transform=transform, show=not bm.online)
+    sites = optimize.sites if optimize is not None else None
+    # A big district is drawn at district scale (shaded townships, light points) to stay small enough
+    # for phones and messaging apps; its township maps keep every detail.
+    district_scale = township is None and len(audit.compounds) > int(project.config["maps.district_detail_max"])
+    if district_scale:
+        _township_shading(m, project, audit, sites, lang, transform)
     _borders(m, project, lang, transform, township)
     if service_areas is None:
         service_areas = walk_service_areas(project, audit)
-    _service_area_layer(m, service_areas, lang, transform, clip=clip)
-    _parcels_layer(m, _within(project.parcels, clip), lang, transform)
+    _service_area_layer(m, service_areas, lang, transform, clip=clip, simplify=_DISTRICT_SCALE_SIMPLIFY if district_scale
+                        else 0.0)
     compounds = audit.compounds if township is None else audit.compounds[audit.compounds["township"] == township]
-    if access is not None:
-        for scenario in access.scenarios:
-            _access_layer(m, access, scenario, compounds, lang, transform)
-    _compounds_layer(m, _with_phase(compounds, optimize), lang, transform)
-    _health_layer(m, _within(project.health, clip), lang, transform)
-    _childcare_layer(m, _within(audit.childcare, clip), lang, transform)
-    sites = optimize.sites if optimize is not None else None
+    if district_scale:
+        if access is not None:
+            for scenario in access.scenarios:
+                _access_light(m, access, scenario, lang, transform)
+        _district_scale_layers(m, project, audit, lang, transform)
+    else:
+        _parcels_layer(m, _within(project.parcels, clip), lang, transform)
+        if access is not None:
+            for scenario in access.scenarios:
+                _access_layer(m, access, scenario, compounds, lang, transform)
+        _compounds_layer(m, _with_phase(compounds, optimize), lang, transform)
+        _health_layer(m, _within(project.health, clip), lang, transform)
+        _childcare_layer(m, _within(audit.childcare, clip), lang, transform)
     if sites is not None:
         _sites_layer(m, _within(sites, clip).sort_values("rank"), lang, transform)
     _township_labels(m, project.townships, transform, township)
@@ -699,6 +788,11 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
     legend += [(FLAG_COLOURS[k], flags[k]) for k in FLAG_COLOURS]
     legend += [(VIOLATION_COLOUR, _t("violation", lang), "ring"), (None, _t("childcare", lang))]
     legend += [(FACILITY_COLOURS[k], kinds[k]) for k in FACILITY_COLOURS]
+    if district_scale:
+        ratio = (("达到目标", "75%–100% 目标", "低于 75% 目标") if zh else
+                 ("At or above target", "75–100 % of target", "Below 75 % of target"))
+        legend += [(None, _t("township_ratio", lang))]
+        legend += [(c, text, "area") for (c, _), text in zip(RATIO_COLOURS, ratio)]
     legend += [(None, "其他" if zh else "Other"), (HEALTH_COLOUR, _t("health", lang), "hollow"),
                (PARCEL_COLOUR, _t("parcels", lang), "area"), (SITE_COLOUR, _t("sites", lang), "number"),
                (SERVICE_AREA_COLOUR, _t("service_areas", lang, d="…").replace("（…）", "").replace(" (…)", ""), "line")]

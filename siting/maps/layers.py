@@ -17,8 +17,8 @@ from ..network.lines import road_lines
 from .offline import offline_map
 
 __all__ = ["Bind", "COMPOUND_COLOURS", "FACILITY_COLOURS", "FACILITY_KIND_LABELS", "HEALTH_COLOUR", "PARCEL_COLOUR", "ROAD_STYLE",
-           "add_layer", "add_legend", "add_osm_attribution", "add_roads", "add_title", "base_map", "childcare_kind_for_map",
-           "feature_group"]
+           "add_layer", "add_legend", "add_light_points", "add_osm_attribution", "add_roads", "add_title", "base_map",
+           "childcare_kind_for_map", "feature_group"]
 
 # Road widths and greys by class: the roads are the offline basemap, so they must stay quiet.
 ROAD_STYLE = {
@@ -145,6 +145,30 @@ def add_roads(m: folium.Map, graph: nx.MultiDiGraph, clip=None, name: str = "道
         interactive=False,
     ).add_to(group)
     group.add_to(m)
+
+
+def add_light_points(parent, gdf: gpd.GeoDataFrame, keys, styles: dict, name: str, layer: str, transform=None, *,
+                     show: bool = True) -> folium.FeatureGroup:
+    """Points at district scale: one MultiPoint feature per style, with no popup or label (~20 bytes a point).
+
+    For districts too big for a popup per feature on one map (siting.maps.district draws the detail
+    in the township maps).
+
+    ``keys`` gives each row's key into ``styles`` (drawn in the order of ``styles``, so later keys
+    lie on top). Each feature carries ``properties.layer``, ``_k`` and ``n``, its number of points.
+    """
+    group = feature_group(name, show=show)
+    if len(gdf):
+        pts = _round_coords(np.asarray(gdf.geometry.representative_point().values), transform=transform)
+        keys = np.asarray(keys, dtype=object)
+        features = [{"type": "Feature", "properties": {"layer": layer, "_k": k, "n": int((keys == k).sum())},
+                     "geometry": {"type": "MultiPoint", "coordinates": shapely.get_coordinates(pts[keys == k]).tolist()}}
+                    for k in styles if (keys == k).any()]
+        folium.GeoJson({"type": "FeatureCollection", "features": features}, interactive=False,
+                       marker=folium.CircleMarker(radius=3, weight=1, fill=True),
+                       style_function=lambda f: styles[f["properties"]["_k"]]).add_to(group)
+    group.add_to(parent)
+    return group
 
 
 def _popup_fields(gdf: gpd.GeoDataFrame, fields: dict[str, str]):

@@ -15,6 +15,7 @@ from .layers import (
     PARCEL_COLOUR,
     add_layer,
     add_legend,
+    add_light_points,
     add_osm_attribution,
     add_roads,
     add_title,
@@ -41,12 +42,18 @@ def overview_map(project, lang: str = "zh") -> folium.Map:
     comp = project.compounds
     kind_labels = LABELS["compound_kind"] if zh else {k: k for k in LABELS["compound_kind"]}
     comp = comp.assign(kind_label=comp["kind"].map(kind_labels))
-    add_layer(m, comp, "居住小区与村庄" if zh else "Compounds and villages",
-              {"name": "名称", "kind_label": "类型", "township": "所属乡镇", "households": "户数", "population": "人口",
-               "completed": "竣工日期", "status": "状态"} if zh else
-              {"name": "Name", "kind_label": "Kind", "township": "Township", "households": "Households",
-               "population": "Population", "completed": "Completed", "status": "Status"},
-              COMPOUND_COLOURS, colour_by="kind", radius=3, fill_opacity=0.35)
+    if len(comp) > int(project.config["maps.district_detail_max"]):  # a big district: points, no popups
+        add_light_points(m, comp, comp["kind"].to_numpy(),
+                         {k: {"fillColor": c, "fillOpacity": 0.6, "radius": 2.5, "stroke": False}
+                          for k, c in COMPOUND_COLOURS.items()},
+                         "居住小区与村庄" if zh else "Compounds and villages", "compound")
+    else:
+        add_layer(m, comp, "居住小区与村庄" if zh else "Compounds and villages",
+                  {"name": "名称", "kind_label": "类型", "township": "所属乡镇", "households": "户数", "population": "人口",
+                   "completed": "竣工日期", "status": "状态"} if zh else
+                  {"name": "Name", "kind_label": "Kind", "township": "Township", "households": "Households",
+                   "population": "Population", "completed": "Completed", "status": "Status"},
+                  COMPOUND_COLOURS, colour_by="kind", radius=3, fill_opacity=0.35)
     cc = project.childcare.assign(map_kind=childcare_kind_for_map(project.childcare))
     cc_labels = FACILITY_KIND_LABELS["zh" if zh else "en"]
     cc = cc.assign(kind_label=cc["map_kind"].map(cc_labels))
