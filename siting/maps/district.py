@@ -193,8 +193,8 @@ def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: 
     """
     group = feature_group(name, show=show)
     if len(gdf):
-        keep = [c for c in gdf.columns if c in ("id", "name", "township", "flag", "compliance", "rank", "kind",
-                                                "_k", "_popup", "_tip")]
+        # (flag and compliance are in _k and the popup: not again per feature)
+        keep = [c for c in gdf.columns if c in ("id", "name", "township", "rank", "kind", "_k", "_popup", "_tip")]
         data = gpd.GeoDataFrame(gdf[keep].copy(), geometry=_round_coords(np.asarray(gdf.geometry.values), transform=transform),
                                 crs=gdf.crs)
         for c in keep:
@@ -448,9 +448,9 @@ def _access_layer(m, access, scenario: str, compounds: gpd.GeoDataFrame, lang: s
     _points_layer(m, data, name, f"access_{scenario}", styles, show=False, transform=transform)
 
 
-def _access_light(m, access, scenario: str, lang: str, transform) -> None:
-    """The access choropleth at district scale: compounds as light points by class, no popups."""
-    table = access.compounds
+def _access_light(m, access, scenario: str, lang: str, transform, index=None) -> None:
+    """The access choropleth at district scale: compounds (of ``index``) as light points by class, no popups."""
+    table = access.compounds if index is None else access.compounds.loc[index]
     classes = access_classes(access.threshold, lang)
     keys = [str(_access_class(v, access.threshold)) for v in table[f"access_{scenario}"]]
     styles = {str(k): {"fillColor": colour, "fillOpacity": 0.8, "radius": 2.5, "stroke": False}
@@ -762,9 +762,13 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
         _district_scale_layers(m, project, audit, lang, transform)
     else:
         _parcels_layer(m, _within(project.parcels, clip), lang, transform)
-        if access is not None:
+        if access is not None:  # a big township: the choropleths as light points, as at district scale
+            light = len(compounds) > int(project.config["maps.district_detail_max"])
             for scenario in access.scenarios:
-                _access_layer(m, access, scenario, compounds, lang, transform)
+                if light:
+                    _access_light(m, access, scenario, lang, transform, compounds.index)
+                else:
+                    _access_layer(m, access, scenario, compounds, lang, transform)
         _compounds_layer(m, _with_phase(compounds, optimize), lang, transform)
         _health_layer(m, _within(project.health, clip), lang, transform)
         _childcare_layer(m, _within(audit.childcare, clip), lang, transform)
