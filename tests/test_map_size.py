@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import shapely
 import shapely.affinity
 
 import siting
+from siting.access import access_index
 from siting.audit import audit
 from siting.maps import save_map
 from siting.maps.district import district_map
@@ -84,6 +86,13 @@ def test_district_scale_map_draws_every_compound_lightly(tiny, tmp_path, browser
         text = page.click_popup(35.118, 119.203)
         assert text.startswith("甲街道") and "每千人口托位\t16.00" in text and "问题小区\t1" in text
         page.screenshot("maps/district_scale.png")
+    # the access choropleths too: every compound a point, in each scenario, and no popups
+    acc = access_index(*tiny)
+    with_access = save_map(district_map(*tiny, access=acc), tmp_path / "access.html").read_text(encoding="utf-8")
+    for scenario in acc.scenarios:
+        n = re.findall(rf'"layer": "access_{scenario}", "n": (\d+)', with_access)
+        assert sum(map(int, n)) == 4, scenario
+    assert "服务半径类别" not in with_access
     # the overview (every input layer) draws the compounds as points too
     overview = save_map(overview_map(project), tmp_path / "overview.html").read_text(encoding="utf-8")
     assert '"_k": "compound", "layer": "compound", "n": 3' in overview and '"_k": "village", "layer": "compound", "n": 1' \
