@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     opt = optimize(project, result)
     t_opt = time.perf_counter() - t
     c, ph = opt.comply, opt.phases
-    cover = c.model.cover if c.model is not None else None
+    cover = c.extra.get("matrix")
     out = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "load_before": load0,
                     "load_after": os.getloadavg()},

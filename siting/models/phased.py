@@ -230,8 +230,10 @@ class PhasedCover(Modular):
         status = "optimal" if statuses == {"optimal"} else ("time_limit" if "time_limit" in statuses or "no_solution" in statuses
                                                             else sorted(statuses - {"optimal"})[0])
         reason = ""
-        if len(stages) < 2:
-            status, reason = "time_limit", "a later stage found no solution within the time limit; the earlier stage's plan is kept"
+        if len(stages) < 2 or stages[-1]["status"] in ("no_solution", "infeasible"):
+            status = "time_limit"
+            reason = ("the cost stage found no solution within the time limit: the plan is the lateness stage's, "
+                      f"{stages[0]['gap']:.2%} from its proven bound, its cost not minimised")
         if problems:
             status, reason = "unverified", "; ".join(problems)
         return {"modules": y, "assignment": assignment, "served": served, "late_days": self.late_days(served), "cost": cost,
