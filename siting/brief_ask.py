@@ -93,6 +93,9 @@ def decision(project, audit, opt, lang: str) -> list[str]:
         if cs["unserved_compounds"]:
             left = (f"仍有 {cs['unserved_compounds']} 个小区无法足额服务（原因见附件）。" if zh else
                     f" {cs['unserved_compounds']} compounds still cannot be served in full (reasons in the annex).")
+        if cs["status"] != "optimal":
+            left += (f"（求解未证明最优：{label('status', cs['status'], lang)}，与下界差 {cs['gap']:.1%}，投资为上限）" if zh else
+                     f" (not proven optimal: {cs['status']}, {cs['gap']:.1%} from the bound; the cost is an upper bound)")
         extra = ""
         if g and "extra_net_cost" in g and opt.scenario.get("kind") != "comply":
             extra = (f"，比本方案多 {money(g['extra_net_cost'], lang)} {unit}、{g['extra_sites']} 处" if zh else

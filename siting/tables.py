@@ -149,7 +149,7 @@ VALUES: dict[str, dict[str, str]] = {
     "status": {**LABELS["compound_status"], **LABELS["parcel_status"],
                # solver outcomes (the coverage curve)
                "optimal": "最优", "heuristic": "启发式解（未证明最优）", "time_limit": "达到时间上限（可行解）",
-               "gap_limit": "达到间隙上限（可行解）", "feasible": "可行解（最优性未获证明）", "infeasible": "无可行解",
+               "gap_limit": "达到间隙上限（可行解）", "feasible": "可行解（最优性未获证明）", "unverified": "未通过核验", "infeasible": "无可行解",
                "no_solution": "未找到解",
                "nothing_to_do": "无需新增", "budget_too_small": "预算不足"},
     "ownership": LABELS["ownership"],

@@ -118,3 +118,14 @@ def test_run_writes_the_annex_sheet_the_phase_popup_and_page_one_states_the_ask(
     first = en[en.index('class="cover"'):en.index('class="summary"')]
     assert "Full compliance" in first and "680,000 yuan net of subsidy" in first and "Phase 1" in first
     assert "甲二小区" in en[en.index('class="annex-list"'):]
+
+
+def test_page_one_says_when_full_compliance_is_not_proven(tiny_config):
+    from siting import brief_ask
+
+    p, r, o = _run(tiny_config, **{"optimize.generated_candidates": 0})
+    o.comply.summary.update(status="time_limit", gap=0.059)
+    text = " ".join(brief_ask.decision(p, r, o, "zh"))
+    assert "求解未证明最优" in text and "5.9%" in text
+    o.comply.summary.update(status="optimal", gap=0.0)
+    assert "求解未证明最优" not in " ".join(brief_ask.decision(p, r, o, "zh"))
