@@ -153,6 +153,12 @@ def _cmd_optimize(args) -> int:
         print(t("comply.summary", args.lang, sites=s["sites"], classes=s["classes"], places=s["places"],
                 cost=money(s["cost"], args.lang), net=money(s["net_cost"], args.lang), status=s["status"],
                 unserved=s["unserved_compounds"], flagged=s["flagged"]))
+        g = result.optimize.gap
+        if g and "extra_cost" in g and sc.get("kind") != "comply":
+            unit = " 万元" if args.lang == "zh" else " yuan"
+            print(t("comply.gap", args.lang, per=f"{g['per_1000_after']:.2f}", short=f"{g['places_short_after']:,.0f}",
+                    flagged=g["flagged"], left=g["flagged_left"], sites=g["extra_sites"],
+                    extra=money(g["extra_cost"], args.lang) + unit, extra_net=money(g["extra_net_cost"], args.lang) + unit))
     if args.lang == "zh":
         print(f"建议新增 {sc['p']} 处，可服务未满足托位 {sc.get('objective', 0):.1f} / {sc.get('unmet_total', 0):.1f} 个（{sc.get('status', '')}）")
     else:

@@ -105,6 +105,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "brief.h_sites": ("二、选址建议", "2. Proposed sites"),
     "brief.h_curve": ("覆盖曲线：新增站点数与服务托位、投资", "Coverage curve: new sites against places served and cost"),
     "brief.h_budget": ("预算能买到什么", "What the budget buys"),
+    "comply.gap": ("本方案实施后每千人口 {per} 个，距目标仍缺 {short} 个托位；{flagged} 个须整改小区中 {left} 个未足额服务；"
+                   "全面达标还需追加 {sites} 处站点、投资 {extra}（扣除补助后 {extra_net}）",
+                   "After the proposal: {per} places per 1,000, {short} places short of the target; {left} of {flagged} "
+                   "compounds to remedy not served in full; full compliance needs {sites} more sites and {extra} "
+                   "({extra_net} net of subsidy) more"),
     "brief.h_cards": ("三、选址点位图", "3. Site maps"),
     "brief.h_annex": ("附录：方法与参数", "Annex: methods and parameters"),
     "brief.h_decision": ("决策要点", "The decision"),

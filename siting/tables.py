@@ -115,6 +115,15 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "facility_name": ("设施名称", "Facility name"),
     "phase": ("实施阶段", "Phase"),
     "phase_end": ("阶段截止日期", "Phase ends"),
+    "start": ("开始日期", "Starts"),
+    "budget": ("预算（元）", "Budget (yuan)"),
+    "class_limit": ("可建托班上限", "Classes that can be built"),
+    "sites_opened": ("新开站点数", "Sites opened"),
+    "site_list": ("新开站点（编号 名称 班数）", "Sites opened (code, name, classes)"),
+    "compounds_remedied": ("本阶段足额服务小区数", "Compounds served in full this phase"),
+    "remedied_list": ("本阶段足额服务小区（期限）", "Compounds served in full (deadline)"),
+    "compounds_late": ("阶段末仍逾期小区数", "Compounds late at the phase's end"),
+    "places_late": ("阶段末逾期托位", "Places late at the phase's end"),
     # accessibility index (siting.access)
     "scenario": ("情景", "Scenario"),
     "children": ("婴幼儿数（需求）", "Children (demand)"),
@@ -145,7 +154,7 @@ VALUES: dict[str, dict[str, str]] = {
     "nearest_status": {"counts": "计入", "beyond_catchment": "超出服务范围（沿道路）", "no_places_left": "托位已分配完",
                        "not_under3": "不提供3岁以下托位", "not_needed": "需求已由其他设施满足"},
     "kind": {**LABELS["compound_kind"], **LABELS["childcare_kind"], **LABELS["health_kind"], **LABELS["township_kind"],
-             "district": "全区"},
+             "district": "全区", "quarter": "季度", "year": "年度"},
     "status": {**LABELS["compound_status"], **LABELS["parcel_status"],
                # solver outcomes (the coverage curve)
                "optimal": "最优", "heuristic": "启发式解（未证明最优）", "time_limit": "达到时间上限（可行解）",
@@ -174,11 +183,11 @@ VALUES_EN: dict[str, dict[str, str]] = {
 # 94.75399999999999 places in reach are exact enough at a tenth of a place. Data files
 # (GeoPackage) keep full precision. 0 means a whole number (nullable integer column).
 DECIMALS: dict[str, int] = {
-    **dict.fromkeys(("population", "compound_population", "population_covered", "households", "cost", "subsidy",
+    **dict.fromkeys(("population", "compound_population", "population_covered", "households", "cost", "subsidy", "budget",
                      "net_cost", "area", "value", "nearest_road_m", "nearest_straight_m", "flagged_compounds"), 0),
     **dict.fromkeys(("places_required", "places_in_reach", "places_inside", "places_supply", "gap", "load",
                      "allocated", "places_served", "marginal_places", "unmet", "served", "unserved", "new_places",
-                     "target_shortfall"), 1),
+                     "target_shortfall", "places_late"), 1),
     **dict.fromkeys(("places_per_1000", "target_per_1000", "places_per_1000_after"), 2),
     "share_of_unmet": 3,
     "mip_gap": 4,

@@ -129,3 +129,14 @@ def test_page_one_says_when_full_compliance_is_not_proven(tiny_config):
     assert "求解未证明最优" in text and "5.9%" in text
     o.comply.summary.update(status="optimal", gap=0.0)
     assert "求解未证明最优" not in " ".join(brief_ask.decision(p, r, o, "zh"))
+
+
+@pytest.mark.parametrize("lang, words", [("zh", ["全面达标还需追加", "阶段末仍逾期小区数"]),
+                                         ("en", ["full compliance needs", "Compounds late at the phase's end"])])
+def test_optimize_states_the_remaining_gap_and_writes_the_phases(tiny_config, tmp_path, capsys, lang, words):
+    out = tmp_path / lang
+    assert main(["--lang", lang, "optimize", "--config", str(tiny_config), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert words[0] in printed
+    phases = pd.read_csv(out / "phases.csv", encoding="utf-8-sig")
+    assert words[1] in phases.columns and len(phases) >= 2
