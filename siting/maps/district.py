@@ -193,8 +193,9 @@ def _points_layer(parent, gdf: gpd.GeoDataFrame, name: str, layer: str, styles: 
     """
     group = feature_group(name, show=show)
     if len(gdf):
-        # (the flag is in _k, the name in the popup and the hover label: not again per feature)
-        keep = [c for c in gdf.columns if c in ("id", "township", "compliance", "rank", "kind", "_k", "_popup", "_tip")]
+        # (the flag is in _k and the popup: not again per feature; scripts and tests find features by name)
+        keep = [c for c in gdf.columns if c in ("id", "name", "township", "compliance", "rank", "kind", "_k", "_popup",
+                                                "_tip")]
         data = gpd.GeoDataFrame(gdf[keep].copy(), geometry=_round_coords(np.asarray(gdf.geometry.values), transform=transform),
                                 crs=gdf.crs)
         for c in keep:
