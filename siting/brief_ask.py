@@ -118,11 +118,11 @@ def decision(project, audit, opt, lang: str) -> list[str]:
         if zh:
             out.append(f"第一阶段（{first['start']} 至 {first['phase_end']}）：开设 {int(first['sites_opened'])} 处、"
                        f"{int(first['classes'])} 个托班，投资 {money(first['cost'], lang)} {unit}，足额服务 "
-                       f"{int(first['compounds_remedied'])} 个小区：{shown or '—'}{more}。")
+                       f"{int(first['compounds_remedied'])} 个小区；站点：{shown or '—'}{more}。")
         else:
             out.append(f"Phase 1 ({first['start']} to {first['phase_end']}): open {int(first['sites_opened'])} sites, "
                        f"{int(first['classes'])} classes for {money(first['cost'], lang)} {unit}, serving "
-                       f"{int(first['compounds_remedied'])} compounds in full: {shown or '—'}{more}.")
+                       f"{int(first['compounds_remedied'])} compounds in full; sites: {shown or '—'}{more}.")
     out.append(reconcile_sentence(audit, lang))
     return out
 
