@@ -268,14 +268,14 @@ def _compliance(row, plan_date: dt.date, deadline: dt.date, as_of: dt.date):
 def _reasons(row, catch_text_zh, catch_text_en):
     req, served, n, reach = row["places_required"], row["places_served"], row["facilities_in_reach"], row["places_in_reach"]
     if row["flag"] == "no_facility":
-        zh = f"需托位 {req:.1f} 个；{catch_text_zh}范围内无托育设施"
-        en = f"needs {req:.1f} places; no childcare facility within {catch_text_en}"
+        zh = f"需托位 {req:.0f} 个；{catch_text_zh}范围内无托育设施"
+        en = f"needs {req:.0f} places; no childcare facility within {catch_text_en}"
     elif row["flag"] == "under_served":
-        zh = f"需托位 {req:.1f} 个，{catch_text_zh}内 {n} 处设施共 {reach:.0f} 个托位，可分配 {served:.1f} 个，缺 {req - served:.1f} 个"
-        en = f"needs {req:.1f} places; {n} facilities within {catch_text_en} offer {reach:.0f}, {served:.1f} allocated, {req - served:.1f} short"
+        zh = f"需托位 {req:.0f} 个，{catch_text_zh}内 {n} 处设施共 {reach:.0f} 个托位，可分配 {served:.0f} 个，缺 {req - served:.0f} 个"
+        en = f"needs {req:.0f} places; {n} facilities within {catch_text_en} offer {reach:.0f}, {served:.0f} allocated, {req - served:.0f} short"
     else:
-        zh = f"需托位 {req:.1f} 个，已分配 {served:.1f} 个（{catch_text_zh}内）"
-        en = f"needs {req:.1f} places, {served:.1f} allocated within {catch_text_en}"
+        zh = f"需托位 {req:.0f} 个，已分配 {served:.0f} 个（{catch_text_zh}内）"
+        en = f"needs {req:.0f} places, {served:.0f} allocated within {catch_text_en}"
     return zh, en
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import __version__, charts
 from .escape import css_string
-from .i18n import t, texts
+from .i18n import MESSAGES, t, texts
 from .output import atomic_path, write_text
 from .tables import VALUES, label, money, number
 
@@ -154,13 +154,13 @@ def _concentrated_sentence(audit, lang: str) -> str:
         parts = "、".join(f"{r.township}（{r.flagged}/{r.compounds} 个）" for r in conc.itertuples())
         which = "该乡镇（街道）" if len(conc) == 1 else "这些乡镇（街道）"
         return (f"{parts}虽已达到每千人口托位目标，但较多小区与村庄在服务半径内托位不足或没有托位：托位集中在少数地点，"
-                f"达标不等于就近可及，可为{which}设定新增托位下限（optimize.min_places_per_township）。")
+                f"达标不等于就近可及，可为{which}设定“每个乡镇（街道）至少新增的托位数”（见附录参数表）。")
     parts = ", ".join(f"{r.township} ({r.flagged} of {r.compounds} compounds flagged)" for r in conc.itertuples())
     one = len(conc) == 1
     return (f"{parts} {'meets' if one else 'meet'} the places-per-1,000 target, yet many of {'its' if one else 'their'} "
             "compounds have too few places or none within their catchment: the places sit in a few spots, so meeting the "
             f"ratio is not the same as care nearby. A minimum of new places for {'this township' if one else 'these townships'} "
-            "(optimize.min_places_per_township) addresses it. ")
+            "(the annex's \"new places required in every township\") addresses it. ")
 
 
 def _summary_lead(project, audit, lang: str) -> str:
@@ -195,11 +195,11 @@ def _flags(audit, lang: str) -> dict:
     for code in ("no_facility", "under_served", "covered"):
         g = c[c["flag"] == code]
         rows.append({"total": False, "cells": [label("flag", code, lang), f"{len(g):,}", number(g["population"].sum()),
-                                               number(g["places_required"].sum(), 1), number(g["places_served"].sum(), 1),
-                                               number((g["places_required"] - g["places_served"]).clip(lower=0).sum(), 1)]})
+                                               number(g["places_required"].sum()), number(g["places_served"].sum()),
+                                               number((g["places_required"] - g["places_served"]).clip(lower=0).sum())]})
     rows.append({"total": True, "cells": ["合计" if zh else "Total", f"{len(c):,}", number(c["population"].sum()),
-                                          number(c["places_required"].sum(), 1), number(c["places_served"].sum(), 1),
-                                          number((c["places_required"] - c["places_served"]).clip(lower=0).sum(), 1)]})
+                                          number(c["places_required"].sum()), number(c["places_served"].sum()),
+                                          number((c["places_required"] - c["places_served"]).clip(lower=0).sum())]})
     return {"head": head, "rows": rows}
 
 
@@ -254,14 +254,15 @@ def _guidance(project, audit, lang: str) -> dict:
         lead = (f"“1”：区指导中心{'已有依托' if has_centre else '缺少依托机构'}；“8”：乡镇（街道）指导站 {n_ok}/{target} 个有卫生院或"
                 f"社区卫生服务中心依托；“N”：按每万人口不少于 {project.config['policy.guidance_teachers_per_10000']:g} 名，"
                 f"全区需婴幼儿照护指导教师 {need} 名"
-                + ("（在岗人数未填报，请在配置 [guidance] teachers 中填写）。" if have is None
+                + ("（在岗人数未填报，请在项目配置中填写各乡镇在岗指导教师人数，见附录参数表）。" if have is None
                    else f"，在岗 {have} 名{'，已达标' if have >= need else f'，缺 {need - have} 名'}。"))
     else:
         lead = (f"\"1\": the district centre {'has a host' if has_centre else 'has no host institution'}; \"8\": {n_ok} of "
                 f"{target} township stations have a health centre to host them; \"N\": at "
                 f"{project.config['policy.guidance_teachers_per_10000']:g} per 10,000 residents the district needs {need} "
                 f"guidance teachers"
-                + (" (teachers in post not given: set [guidance] teachers in the config)." if have is None
+                + (" (teachers in post not given: fill in the teachers in post per township in the project "
+                   "configuration, see the annex)." if have is None
                    else f"; {have} in post{' (enough)' if have >= need else f', {need - have} short'}."))
     head = ["层级", "乡镇（街道）", "依托机构", "是否具备", "需配指导教师", "在岗指导教师", "备注"] if zh else \
            ["Level", "Township", "Host", "In place", "Teachers required", "Teachers in post", "Note"]
@@ -311,12 +312,12 @@ def _sites(project, opt, lang: str) -> dict:
         kind = _KIND_SHORT[r["kind"]][0 if zh else 1] if r["kind"] in _KIND_SHORT else r["kind_label"]
         rows.append({"cells": [str(r["rank"]), _site_label(r), kind, r["township"] or "—", number(r["area"]),
                                r["land_use"] if isinstance(r["land_use"], str) and r["land_use"] else "—",
-                               f"{r['classes']} / {r['places']}", number(r["places_served"], 1),
+                               f"{r['classes']} / {r['places']}", number(r["places_served"]),
                                f"{r['compounds_count']} / {number(r['population_covered'])}", money(r["cost"], lang),
                                money(r["subsidy"], lang), money(r["net_cost"], lang)]})
     tot = (lambda col: float(s[col].sum()) if len(s) else 0.0)
     total = ["合计" if zh else "Total", "", "", "", "", "", f"{tot('classes'):.0f} / {tot('places'):.0f}",
-             number(tot("places_served"), 1), f"{tot('compounds_count'):.0f} / {number(tot('population_covered'))}",
+             number(tot("places_served")), f"{tot('compounds_count'):.0f} / {number(tot('population_covered'))}",
              money(tot("cost"), lang), money(tot("subsidy"), lang), money(tot("net_cost"), lang)]
     sc = opt.scenario
     unmet = float(opt.demand["unmet"].sum()) if len(opt.demand) else 0.0
@@ -327,19 +328,23 @@ def _sites(project, opt, lang: str) -> dict:
     subsidy = project.config["policy.start_up_subsidy_per_class"]
     if zh:
         how = (f"在预算 {money(sc['budget'], lang)} 万元内" if sc.get("kind") == "budget" else f"按设定新增 {sc.get('p', 0)} 处")
-        model_zh = "有容量约束的最大覆盖模型" if model == "capacitated" else "最大覆盖模型"
-        lead = (f"现有设施分配后仍未满足的需求为 {unmet:,.1f} 个托位。{how}，{model_zh}建议 {len(s)} 处站点，新增托位 "
-                f"{int(s['places'].sum()) if len(s) else 0} 个，可服务未满足需求 {served:,.1f} 个托位"
-                f"（{served / unmet:.1%}）。求解状态：{label('status', status)}，最优性差距 {gap:.2%}。" if unmet else
+        model_zh = "选址模型（计入各站点托位容量）" if model == "capacitated" else "选址模型（按覆盖范围）"
+        proof = ("经求解器证明为最优方案。" if status == "optimal" else
+                 f"{label('status', status)}：与可能的最好方案相差不超过 {gap:.1%}。")
+        lead = (f"现有设施分配后仍未满足的需求为 {unmet:,.0f} 个托位。{how}，{model_zh}建议 {len(s)} 处站点，新增托位 "
+                f"{int(s['places'].sum()) if len(s) else 0} 个，可服务未满足需求 {served:,.0f} 个托位"
+                f"（{served / unmet:.1%}）。{proof}" if unmet else
                 "现有设施已满足全部需求，无需新增站点。")
         note = (f"投资按每班造价估算（参数见附录）；补助为市级一次性建设补助，每班 {subsidy:,.0f} 元（{project.config['policy.plan_id']}）；"
                 "净投资＝投资－补助。地块编码为“—”的是需求聚类点，需另行落实用地。覆盖人口为该站点分配到的小区与村庄的常住人口合计。")
     else:
-        how = (f"Within a budget of {sc['budget']:,.0f} yuan" if sc.get("kind") == "budget" else f"With p = {sc.get('p', 0)} new sites")
-        lead = (f"After allocating existing places, {unmet:,.1f} places of demand remain unmet. {how}, the "
-                f"{'capacitated ' if model == 'capacitated' else ''}maximal covering model proposes {len(s)} sites with "
-                f"{int(s['places'].sum()) if len(s) else 0} new places, serving {served:,.1f} places of unmet demand "
-                f"({served / unmet:.1%}). Solver status: {status}, optimality gap {gap:.2%}." if unmet else
+        how = (f"Within a budget of {sc['budget']:,.0f} yuan" if sc.get("kind") == "budget" else f"With {sc.get('p', 0)} new sites")
+        proof = ("It is proven the best plan." if status == "optimal" else
+                 f"{label('status', status, 'en')}: at most {gap:.1%} short of the best possible plan.")
+        lead = (f"After allocating existing places, {unmet:,.0f} places of demand remain unmet. {how}, the siting "
+                f"model{' (counting each site' + chr(39) + 's places)' if model == 'capacitated' else ''} proposes {len(s)} sites with "
+                f"{int(s['places'].sum()) if len(s) else 0} new places, serving {served:,.0f} places of unmet demand "
+                f"({served / unmet:.1%}). {proof}" if unmet else
                 "Existing facilities meet all demand: no new sites are needed.")
         note = (f"Cost is estimated per class (see the annex); the subsidy is the city's one-off start-up subsidy of "
                 f"{subsidy:,.0f} yuan per class ({project.config['policy.plan_id']}); net cost = cost - subsidy. Sites with "
@@ -395,8 +400,8 @@ def _budget(project, opt, lang: str) -> dict:
     table = budget_levels(opt.curve)
     sc = opt.scenario
     chosen = sc.get("p")
-    head = ([f"预算（{unit}）", "站点数 p", "服务托位", "占未满足需求", f"方案投资（{unit}）", f"扣除补助后（{unit}）"] if zh else
-            [f"Budget ({unit})", "Sites p", "Places served", "Share of unmet", f"Plan cost ({unit})",
+    head = ([f"预算（{unit}）", "新增站点数", "服务托位", "占未满足需求", f"方案投资（{unit}）", f"扣除补助后（{unit}）"] if zh else
+            [f"Budget ({unit})", "New sites", "Places served", "Share of unmet", f"Plan cost ({unit})",
              f"Net of subsidy ({unit})"])
     rows = []
     for r in table.to_dict("records"):
@@ -404,18 +409,18 @@ def _budget(project, opt, lang: str) -> dict:
             rows.append({"chosen": False, "cells": [money(r["budget"], lang), "—", "—", "—", "—", "—"]})
             continue
         rows.append({"chosen": int(r["p"]) == chosen,
-                     "cells": [money(r["budget"], lang), str(int(r["p"])), number(r["places_served"], 1),
+                     "cells": [money(r["budget"], lang), str(int(r["p"])), number(r["places_served"]),
                                f"{r['share_of_unmet']:.1%}", money(r["cost"], lang), money(r["net_cost"], lang)]})
     pmax = int(opt.curve["p"].max()) if len(opt.curve) else 0
     if zh:
-        lead = (f"按覆盖曲线（p = 1…{pmax}，每个 p 单独求最优）列出各档预算内服务托位最多的方案；投资为总投资，未扣除补助。"
-                + (f"当前按预算 {money(sc['budget'], lang)} 万元选定 p = {chosen}。" if sc.get("kind") == "budget"
-                   else f"当前未设预算，按 p = {chosen} 提出建议（若某档恰为该方案则加粗）。"))
+        lead = (f"按覆盖曲线（新增 1…{pmax} 处，每种数量单独求最优）列出各档预算内服务托位最多的方案；投资为总投资，未扣除补助。"
+                + (f"当前按预算 {money(sc['budget'], lang)} 万元选定新增 {chosen} 处。" if sc.get("kind") == "budget"
+                   else f"当前未设预算，按新增 {chosen} 处提出建议（若某档恰为该方案则加粗）。"))
     else:
-        lead = (f"For each budget level, the plan of the coverage curve (p = 1…{pmax}, each solved on its own) that serves "
+        lead = (f"For each budget level, the plan of the coverage curve (1…{pmax} new sites, each solved on its own) that serves "
                 f"the most places within it; cost is gross, before the subsidy. "
-                + (f"The proposal uses the budget of {sc['budget']:,.0f} yuan: p = {chosen}." if sc.get("kind") == "budget"
-                   else f"No budget is set; the proposal uses p = {chosen} (in bold where a level buys exactly it)."))
+                + (f"The proposal uses the budget of {sc['budget']:,.0f} yuan: {chosen} new sites." if sc.get("kind") == "budget"
+                   else f"No budget is set; the proposal uses {chosen} new sites (in bold where a level buys exactly it)."))
     return {"head": head, "rows": rows, "lead": lead}
 
 
@@ -464,13 +469,13 @@ def _cards(project, opt, lang: str) -> list[dict]:
         if zh:
             facts = [("面积/现状用途", f"{area} / {land_use}"),
                      ("建议规模", f"{r['classes']} 个班，{r['places']} 个托位"),
-                     ("服务", f"{number(r['places_served'], 1)} 个托位；{r['compounds_count']} 个小区/村庄，{number(r['population_covered'])} 人"),
+                     ("服务", f"{number(r['places_served'])} 个托位；{r['compounds_count']} 个小区/村庄，{number(r['population_covered'])} 人"),
                      (f"投资/补助/净（{unit}）", f"{money(r['cost'], lang)} / {money(r['subsidy'], lang)} / {money(r['net_cost'], lang)}"),
                      ("覆盖小区", shown or "—")]
         else:
             facts = [("Area / land use", f"{area} / {land_use}"),
                      ("Proposed", f"{r['classes']} classes, {r['places']} places"),
-                     ("Serves", f"{number(r['places_served'], 1)} places; {r['compounds_count']} compounds, {number(r['population_covered'])} residents"),
+                     ("Serves", f"{number(r['places_served'])} places; {r['compounds_count']} compounds, {number(r['population_covered'])} residents"),
                      ("Cost/subsidy/net", f"{money(r['cost'], lang)} / {money(r['subsidy'], lang)} / {money(r['net_cost'], lang)}"),
                      ("Compounds", shown or "—")]
         cards.append({"title": title, "map": _png_uri(fig, dpi=180), "facts": facts})
@@ -506,8 +511,8 @@ def _access(access, lang: str) -> dict:
 def _fmt_param(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    if isinstance(v, float):  # never "2e+04": whole numbers as such, others to 4 significant digits
+        return f"{v:,.0f}" if v.is_integer() or abs(v) >= 1e4 else f"{v:,.4g}"
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt_param(x) for x in v)
     if isinstance(v, dt.date):
@@ -530,8 +535,8 @@ def _params(config, lang: str) -> list[dict]:
             full = f"{section}.{key}"
             default = defaults.get(section, {}).get(key, value)
             overridden = _fmt_param(default) != _fmt_param(value)
-            rows.append({"key": full, "value": _fmt_param(value), "source": config.source(full) or "—",
-                         "overridden": overridden})
+            rows.append({"key": full, "label": t(f"param.{full}", lang) if f"param.{full}" in MESSAGES else "",
+                         "value": _fmt_param(value), "source": config.source(full) or "—", "overridden": overridden})
         groups.append({"section": section, "title": _SECTION_TITLES[section][0 if lang == "zh" else 1], "rows": rows})
     return groups
 

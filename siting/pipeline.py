@@ -122,7 +122,8 @@ def _run_stages(config, out: Path, lang: str, todo: list[str], overrides, bar) -
         from .maps.district import write_maps
 
         result.outputs.update(write_maps(project, result.audit, result.optimize, out, lang,
-                                         service_areas=result.service_areas, access=result.access))
+                                         service_areas=result.service_areas, access=result.access,
+                                         briefing="brief" in todo))
         bar.update()
 
     if "brief" in todo:

@@ -179,15 +179,15 @@ VALUES_EN: dict[str, dict[str, str]] = {
 }
 
 
-# Decimals shown in tables for people: solver results like 60.000000000001506 places or
-# 94.75399999999999 places in reach are exact enough at a tenth of a place. Data files
-# (GeoPackage) keep full precision. 0 means a whole number (nullable integer column).
+# Decimals shown in tables for people: places are whole (a child takes a whole place; solver
+# results like 60.000000000001506 or 94.754 read as 60 and 95). Data files (GeoPackage) keep the
+# model's fractions. 0 means a whole number (nullable integer column).
 DECIMALS: dict[str, int] = {
     **dict.fromkeys(("population", "compound_population", "population_covered", "households", "cost", "subsidy", "budget",
-                     "net_cost", "area", "value", "nearest_road_m", "nearest_straight_m", "flagged_compounds"), 0),
-    **dict.fromkeys(("places_required", "places_in_reach", "places_inside", "places_supply", "gap", "load",
+                     "net_cost", "area", "value", "nearest_road_m", "nearest_straight_m", "flagged_compounds",
+                     "places_required", "places_in_reach", "places_inside", "places_supply", "gap", "load",
                      "allocated", "places_served", "marginal_places", "unmet", "served", "unserved", "new_places",
-                     "target_shortfall", "places_late"), 1),
+                     "target_shortfall", "places_late"), 0),
     **dict.fromkeys(("places_per_1000", "target_per_1000", "places_per_1000_after"), 2),
     "share_of_unmet": 3,
     "mip_gap": 4,
@@ -223,10 +223,17 @@ def number(v, digits: int = 0) -> str:
 
 
 def money(v, lang: str = "zh") -> str:
-    """Yuan for people: 万元 with one decimal in Chinese, whole yuan in English (no unit), "—" when missing."""
+    """Yuan for people, without the unit: 万元 in Chinese ("412", "37.5"), whole yuan in English; "—" when missing.
+
+    Chinese amounts of 100 万元 or more are whole; smaller ones keep one decimal unless it is 0.
+    """
     if missing(v):
         return "—"
-    return f"{float(v) / 1e4:,.1f}" if lang == "zh" else f"{float(v):,.0f}"
+    if lang != "zh":
+        return f"{float(v):,.0f}"
+    wan = float(v) / 1e4
+    text = f"{wan:,.0f}" if abs(wan) >= 100 else f"{wan:,.1f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
 def label(column: str, code, lang: str = "zh"):

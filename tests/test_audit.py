@@ -33,7 +33,7 @@ def test_tiny_audit_known_answers(tiny_config):
     assert c.loc["C2", "flag"] == "no_facility"
     assert c.loc["C2", "compliance"] == "delivered_without_facility"
     assert "岚政办字〔2024〕5号" in c.loc["C2", "rule"] and "现已违规" in c.loc["C2", "rule"]
-    assert "需托位 9.6 个；步行 300 米范围内无托育设施" == c.loc["C2", "reason"]
+    assert "需托位 10 个；步行 300 米范围内无托育设施" == c.loc["C2", "reason"]
     # C3 is in a town: 1,000 m walk catchment reaches 贝贝托育园.
     assert c.loc["C3", "catchment"] == "town" and c.loc["C3", "flag"] == "covered"
     # The village uses the drive catchment.

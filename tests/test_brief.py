@@ -107,10 +107,10 @@ def test_tiny_briefing_files_and_pages(tiny_zh):
     assert pages["一、全区托位现状"] == 2, "the cover is one page"
     n = pdf_pages(pdf)
     # cover + 5 sections (the list of compounds to remedy is one page here), the annex's parameter
-    # table runs over 2 pages; nothing else should spill
+    # table, which says what each parameter means, runs over 3 pages; nothing else should spill
     assert pages["附录：方法与参数"] == pages["附件：须整改小区清单（按乡镇）"] + 1
-    assert pages["附录：方法与参数"] <= n <= pages["附录：方法与参数"] + 2
-    assert 6 <= n <= 10
+    assert pages["附录：方法与参数"] <= n <= pages["附录：方法与参数"] + 3
+    assert 6 <= n <= 11
 
 
 def test_tiny_briefing_chinese_text(tiny_zh):
@@ -304,3 +304,23 @@ def test_demo_briefing_says_where_the_ratio_hides_distance(demo):
     paths, project, audit, opt = demo
     text = re.sub(r"\s+", "", pdf_text(paths["briefing_pdf"]))
     assert "岚山头街道（141/158个）虽已达到每千人口托位目标" in text
+
+
+def test_briefing_body_speaks_plainly_and_the_annex_explains_every_parameter(tiny_zh):
+    """No solver or config jargon before the annex; every parameter there is said in Chinese, its key in small type."""
+    import re
+
+    from siting.brief import _params
+
+    _, paths, project, _, _ = tiny_zh
+    page = paths["briefing_html"].read_text(encoding="utf-8")
+    body, annex = page.split("<body", 1)[1].split('<section class="annex">', 1)
+    text = re.sub(r"<[^>]+>", " ", body)
+    for jargon in ("最优性差距", "optimize.", "policy.", "catchment.", "[guidance]", "walk", "capacitated", "e+0", "p = "):
+        assert jargon not in text, jargon
+    for group in _params(project.config, "zh"):
+        for r in group["rows"]:
+            assert re.search(r"[\u4e00-\u9fff]", r["label"]), \
+                f"{r['key']} has no Chinese meaning: add \"param.{r['key']}\" to siting/i18n.py"
+            assert f"{r['label']} <small>{r['key']}</small>" in annex
+            assert "e+0" not in r["value"]

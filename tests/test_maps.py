@@ -112,7 +112,7 @@ def test_district_map_in_browser(tiny, tiny_maps, browser_page):  # noqa: F811
         # 甲二小区: a new compound delivered without a nursery — its violation and the date behind it
         text = _popup_at(page, 35.111, 119.207)
         assert "甲二小区" in text and "交付未配套（违规）" in text and "2024-06-30" in text
-        assert "需求托位\t9.6" in text and "依据" in text
+        assert "需求托位\t10" in text and "依据" in text
         page.screenshot("maps/tiny_district_popup.png")
         site = opt.sites.iloc[0]
         text = _popup_at(page, site.geometry.y, site.geometry.x)
@@ -267,3 +267,18 @@ def test_demo_district_and_township_maps(tmp_path, browser_page):  # noqa: F811
         assert len(page.leaflet(COMPOUND_TOWNSHIPS)) == int((comp["township"] == name).sum())
         assert page.leaflet(COUNT)["sites"] >= int((opt.sites["township"] == name).sum())
         page.screenshot("maps/demo_township.png")
+
+
+def test_overview_reads_as_people_read(tiny, tiny_maps, browser_page):  # noqa: F811
+    """overview.html: a <title>, Chinese category values, 是/否, whole numbers (人口 1,000, not 1000.0 or "existing")."""
+    from siting.i18n import t
+
+    with browser_page(tiny_maps["overview"], wait_for=WAIT) as page:
+        assert page.page.title() == t("map.title", "zh", name=tiny[0].name)
+        props = page.leaflet("const v = []; map.eachLayer(l => { if (l.feature) v.push(l.feature.properties); }); return v;")
+    comp = [p for p in props if p.get("kind_label") in ("小区", "村")]
+    care = [p for p in props if "registered" in p]
+    assert len(comp) == 4 and len(care) == 3
+    assert {p["status"] for p in comp} == {"现状", "新建"} and {p["population"] for p in comp} >= {"1,000", "780"}
+    assert {p["registered"] for p in care} == {"是", "否"} and {p["places"] for p in care} == {"40", "30", "—"}
+    assert not [v for p in props for v in p.values() if isinstance(v, str) and re.fullmatch(r"[\d,]+\.0", v)]

@@ -32,6 +32,10 @@ def test_run_writes_every_output(tiny_config, tmp_path):
     assert list(sheets) == ["乡镇汇总", "小区与村庄", "托育机构", "1+8+N指导体系", "托位分配", "可达性（小区）", "可达性公平",
                             "可达性洛伦兹曲线", "须整改小区清单"]
     assert "每千人口托位数" in sheets["乡镇汇总"].columns
+    # the index links the briefing and says why a township above the target can still have flagged compounds
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="briefing.html"' in index and (out / "briefing.html").is_file()
+    assert "为什么达标的乡镇仍有被标记的小区" in index
     assert set(sheets["小区与村庄"]["评估结果"]) <= {"已覆盖", "托位不足", "服务范围内无设施"}
     assert result.audit is not None and len(result.audit.compounds) == 4
     import geopandas as gpd

@@ -329,8 +329,8 @@ def _compound_rows(c, lang: str):
     violation = c.compliance in VIOLATIONS
     if zh:
         rows = [("乡镇（街道）", c.township), ("类型", kind), ("状态", status), ("竣工日期", _date(c.completed)),
-                ("人口", _num(c.population)), ("需求托位", _num(c.places_required, 1)),
-                ("已分配托位", _num(c.places_served, 1)), ("服务范围内托位", _num(c.places_in_reach, 0)),
+                ("人口", _num(c.population)), ("需求托位", _num(c.places_required)),
+                ("已分配托位", _num(c.places_served)), ("服务范围内托位", _num(c.places_in_reach, 0)),
                 ("服务半径类别", catchment), ("最近托育设施", nearest), ("距离", distance),
                 ("是否计入", getattr(c, "nearest_reason", None)),
                 ("评估结果", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
@@ -338,8 +338,8 @@ def _compound_rows(c, lang: str):
                 ("整改期限", deadline), ("剩余天数", days_text), *_phase_rows(c, lang), ("依据", c.rule), ("说明", c.reason)]
     else:
         rows = [("Township", c.township), ("Kind", kind), ("Status", status), ("Completed", _date(c.completed)),
-                ("Population", _num(c.population)), ("Places required", _num(c.places_required, 1)),
-                ("Places allocated", _num(c.places_served, 1)), ("Places in reach", _num(c.places_in_reach, 0)),
+                ("Population", _num(c.population)), ("Places required", _num(c.places_required)),
+                ("Places allocated", _num(c.places_served)), ("Places in reach", _num(c.places_in_reach, 0)),
                 ("Catchment", catchment), ("Nearest childcare", nearest), ("Distance", distance),
                 ("Counts?", getattr(c, "nearest_reason_en", None)),
                 ("Flag", _chip(FLAG_COLOURS.get(c.flag, "#555"), flag_label)),
@@ -476,10 +476,10 @@ def _childcare_layer(m, childcare: gpd.GeoDataFrame, lang: str, transform) -> No
         yes = {True: "是", False: "否"} if zh else {True: "yes", False: "no"}
         inclusive = None if missing(f.get("inclusive")) else yes.get(bool(f.get("inclusive")))
         table = ([("类型", labels[kind]), ("乡镇（街道）", f.get("township")), ("计入托位", places),
-                  ("托班数", _num(f.get("classes"))), ("已分配托位", _num(f.get("load"), 1)), ("登记备案", reg),
+                  ("托班数", _num(f.get("classes"))), ("已分配托位", _num(f.get("load"))), ("登记备案", reg),
                   ("普惠", inclusive), ("设置标准问题", f.get("standard_issues") or None)] if zh else
                  [("Kind", labels[kind]), ("Township", f.get("township")), ("Places counted", places),
-                  ("Classes", _num(f.get("classes"))), ("Places allocated", _num(f.get("load"), 1)),
+                  ("Classes", _num(f.get("classes"))), ("Places allocated", _num(f.get("load"))),
                   ("Registration", reg), ("Inclusive", inclusive), ("Standard issues", f.get("standard_issues") or None)])
         rows.append({"_k": kind, "_popup": _popup(str(f["name"]), table, lang), "_tip": f"{f['name']}（{labels[kind]}）"
                      if zh else f"{f['name']} ({labels[kind]})"})
@@ -563,12 +563,12 @@ def _sites_layer(m, sites: gpd.GeoDataFrame, lang: str, transform) -> None:
             f"{int(s.compounds_count)}: {names}" if names else _num(s.compounds_count))
         table = ([("优先序", rank), ("类型", s.kind_label), ("地块编码", source), ("乡镇（街道）", s.township),
                   ("面积", _num(s.area, 0, "㎡")), ("现状用途", s.land_use), ("托班数", _num(s.classes)),
-                  ("新增托位", _num(s.places)), ("可服务托位", _num(s.places_served, 1)), ("覆盖小区", covered),
+                  ("新增托位", _num(s.places)), ("可服务托位", _num(s.places_served)), ("覆盖小区", covered),
                   ("覆盖人口", _num(s.population_covered)), ("投资估算", _money(s.cost, lang)),
                   ("补助", _money(s.subsidy, lang)), ("净投入", _money(s.net_cost, lang))] if zh else
                  [("Rank", rank), ("Kind", s.kind), ("Parcel", source), ("Township", s.township),
                   ("Area", _num(s.area, 0, "m²")), ("Land use", s.land_use), ("Classes", _num(s.classes)),
-                  ("New places", _num(s.places)), ("Places used", _num(s.places_served, 1)), ("Compounds covered", covered),
+                  ("New places", _num(s.places)), ("Places used", _num(s.places_served)), ("Compounds covered", covered),
                   ("Population covered", _num(s.population_covered)), ("Cost", _money(s.cost, lang)),
                   ("Subsidy", _money(s.subsidy, lang)), ("Net cost", _money(s.net_cost, lang))])
         title = f"{'建议点位' if zh else 'Proposed site'} {rank}：{s.name}" if zh else f"Proposed site {rank}: {s.name}"
@@ -817,7 +817,7 @@ def district_map(project, audit, optimize=None, lang: str = "zh", township: str 
 
 
 def _index_html(project, audit, optimize, files: dict[str, Path], townships: list[tuple[str, str]], lang: str,
-                bm: Basemap) -> str:
+                bm: Basemap, briefing: bool = False) -> str:
     zh = lang == "zh"
     sites = optimize.sites if optimize is not None else None
     title = _t("index_title", lang, name=project.name)
@@ -832,6 +832,8 @@ def _index_html(project, audit, optimize, files: dict[str, Path], townships: lis
              f'{html(_t("summary", lang, **total))}</li>']
     if "overview" in files:
         items.append(f'<li><a href="overview.html">{html(_t("index_overview", lang))}</a></li>')
+    if briefing:
+        items.append(f'<li><a href="briefing.html">{html(_t("index_briefing", lang))}</a></li>')
     rows = "".join(
         f'<li><a href="{html(fname)}">{html(name)}</a> — '
         f'{html(_t("summary", lang, **_township_stats(audit, name, sites)))}</li>'
@@ -847,12 +849,13 @@ def _index_html(project, audit, optimize, files: dict[str, Path], townships: lis
         f"<h1>{html(title)}</h1>{demo}"
         f'<p class="meta">{html(_t("audit_data_date", lang, date=date, as_of=str(audit.as_of)[:10]))}</p>{online}'
         f"<ul>{''.join(items)}</ul>"
+        f'<p id="why">{html(_t("index_why", lang))}</p>'
         f'<h2>{html(_t("index_townships", lang))}</h2><ul id="townships">{rows}</ul></body></html>\n'
     )
 
 
 def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str | None = None, *,
-               township_maps: bool | None = None, overview: bool = True,
+               township_maps: bool | None = None, overview: bool = True, briefing: bool = False,
                service_areas: gpd.GeoDataFrame | None = None, access=None) -> dict[str, Path]:
     """Write every map of a run into ``out_dir``.
 
@@ -872,6 +875,8 @@ def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str
         Default config ``maps.basemap``; ``"none"`` pages work offline.
     service_areas : GeoDataFrame, optional
         Per-facility service areas from :func:`siting.audit.facility_service_areas`, when already computed.
+    briefing : bool
+        The run also writes ``briefing.html`` into ``out_dir``: the index links it.
     access : siting.access.AccessResult, optional
         Adds the access choropleth layers (hidden by default) to the district and township maps.
 
@@ -898,5 +903,6 @@ def write_maps(project, audit, optimize, out_dir, lang: str = "zh", basemap: str
             files[key] = save_map(district_map(project, audit, optimize, lang, township=str(name), basemap=bm.key,
                                                service_areas=areas, access=access), out / f"{key}.html", allow=bm.allow)
             townships.append((str(name), f"{key}.html"))
-    files["index"] = write_text(out / "index.html", _index_html(project, audit, optimize, files, townships, lang, bm))
+    files["index"] = write_text(out / "index.html", _index_html(project, audit, optimize, files, townships, lang, bm,
+                                                                   briefing))
     return files
