@@ -112,7 +112,7 @@ def test_run_writes_the_annex_sheet_the_phase_popup_and_page_one_states_the_ask(
     # page 1: the decision, in Chinese by default and in English
     zh = briefing_html(res.project, res.audit, res.optimize)
     first = zh[zh.index('class="cover"'):zh.index('class="summary"')]
-    assert "决策要点" in first and "全面达标" in first and "68.0 万元" in first and "第一阶段" in first
+    assert "决策要点" in first and "全面达标" in first and "68 万元" in first and "第一阶段" in first
     assert "两个缺口口径不同" in first
     en = briefing_html(res.project, res.audit, res.optimize, lang="en")
     first = en[en.index('class="cover"'):en.index('class="summary"')]
