@@ -76,13 +76,13 @@ def decision(project, audit, opt, lang: str) -> list[str]:
         if zh:
             out.append(f"本方案：新增 {len(s)} 处站点、{int(s['classes'].sum()) if len(s) else 0} 个托班、{number(g['places_added'])} 个托位，"
                        f"总投资 {money(g['proposal_cost'], lang)} {unit}，扣除补助后 {money(g['proposal_net_cost'], lang)} {unit}，"
-                       f"可服务未满足托位 {number(served, 1)} 个。")
+                       f"可服务未满足托位 {number(served)} 个。")
             out.append(f"仍缺：实施后每千人口 {g['per_1000_after']:.2f} 个，距目标仍缺 {number(g['places_short_after'])} 个托位"
                        f"（每千人口 {g['per_1000_short_after']:.2f} 个）；{g['flagged']} 个须整改小区中仍有 {g['flagged_left']} 个未足额服务。")
         else:
             out.append(f"The proposal: {len(s)} new sites, {int(s['classes'].sum()) if len(s) else 0} classes, "
                        f"{number(g['places_added'])} places for {money(g['proposal_cost'], lang)} {unit} "
-                       f"({money(g['proposal_net_cost'], lang)} {unit} net of subsidy), serving {number(served, 1)} unmet places.")
+                       f"({money(g['proposal_net_cost'], lang)} {unit} net of subsidy), serving {number(served)} unmet places.")
             out.append(f"What remains: {g['per_1000_after']:.2f} places per 1,000 after it, still {number(g['places_short_after'])} "
                        f"places ({g['per_1000_short_after']:.2f} per 1,000) short of the target; {g['flagged_left']} of "
                        f"{g['flagged']} compounds to remedy not served in full.")

@@ -160,9 +160,9 @@ def _cmd_optimize(args) -> int:
                     flagged=g["flagged"], left=g["flagged_left"], sites=g["extra_sites"],
                     extra=money(g["extra_cost"], args.lang) + unit, extra_net=money(g["extra_net_cost"], args.lang) + unit))
     if args.lang == "zh":
-        print(f"建议新增 {sc['p']} 处，可服务未满足托位 {sc.get('objective', 0):.1f} / {sc.get('unmet_total', 0):.1f} 个（{sc.get('status', '')}）")
+        print(f"建议新增 {sc['p']} 处，可服务未满足托位 {sc.get('objective', 0):,.0f} / {sc.get('unmet_total', 0):,.0f} 个（{sc.get('status', '')}）")
     else:
-        print(f"Proposed {sc['p']} sites serving {sc.get('objective', 0):.1f} of {sc.get('unmet_total', 0):.1f} unmet places ({sc.get('status', '')})")
+        print(f"Proposed {sc['p']} sites serving {sc.get('objective', 0):,.0f} of {sc.get('unmet_total', 0):,.0f} unmet places ({sc.get('status', '')})")
     return _report(result, args)
 
 

@@ -140,3 +140,17 @@ def test_optimize_states_the_remaining_gap_and_writes_the_phases(tiny_config, tm
     assert words[0] in printed
     phases = pd.read_csv(out / "phases.csv", encoding="utf-8-sig")
     assert words[1] in phases.columns and len(phases) >= 2
+
+
+def test_page_one_reads_places_served_as_a_whole_number(tiny_config):
+    # Served places come from an LP and are fractional; people read whole places (issue 14).
+    from siting import brief_ask
+
+    p, r, o = _run(tiny_config)
+    assert len(o.sites)
+    o.sites["places_served"] = 0.0
+    o.sites.loc[o.sites.index[0], "places_served"] = 12.4
+    zh = " ".join(brief_ask.decision(p, r, o, "zh"))
+    en = " ".join(brief_ask.decision(p, r, o, "en"))
+    assert "可服务未满足托位 12 个" in zh and "12.4" not in zh
+    assert "serving 12 unmet places" in en and "12.4" not in en
