@@ -1099,7 +1099,9 @@ def finish_demand(compounds, villages, rng, specs=TOWNSHIPS) -> list[dict]:
     combos = [a + b for a in _COMPOUND_A for b in _COMPOUND_B]
     perm = rng.permutation(len(combos))
     # More compounds than syllable pairs (large districts): later estates become 二期, 三期...
-    cnames = iter(combos[k] + phase for phase in ("", "二期", "三期", "四期", "五期", "六期") for k in perm)
+    phases = itertools.chain(("", "二期", "三期", "四期", "五期", "六期", "七期", "八期", "九期", "十期"),
+                             (f"{n}期" for n in itertools.count(11)))
+    cnames = (combos[k] + phase for phase in phases for k in perm)
     seen: set[str] = set()
     order = sorted(items, key=lambda c: (c["township"], c["kind"] != "小区", -round(c["xy"][1]), round(c["xy"][0])))
     for k, c in enumerate(order, start=1):
@@ -1191,7 +1193,7 @@ def make_health(compounds, villages, seats, free: FreeBlocks, grid_of, land, rng
 
 
 def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health, total_pop, land, rng,
-                   district: DistrictSpec = LANSHAN) -> list[dict]:
+                   district: DistrictSpec = LANSHAN, city_scale: float = 1.0) -> list[dict]:
     """Kindergartens, nurseries, employer and community facilities — too few, unevenly spread.
 
     Facilities sit in existing compounds, weighted by size, except in an "underserved" patch of
@@ -1199,8 +1201,14 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
     and 中楼镇 get kindergartens without 托班 only. Nursery places are sized so that the
     district total lands at about 3 places per 1,000 residents, well below the 4.72 target.
     Some nurseries break the national standard on purpose (class size, floor, caregivers).
+    Counts are Lanshan's, times the built-up area's growth (``city_scale`` squared in the city,
+    :func:`urban_scale` squared in each town, villages by their number), so a bigger district has
+    more facilities, not just bigger ones.
     """
     specs, under = district.townships, district.underserved
+    city_area = city_scale ** 2
+    town_area = {spec.name: urban_scale(spec.population, _LANSHAN_TOWN) ** 2 for spec in specs}
+    village_share = max(1.0, len(villages) / _LANSHAN_VILLAGES)
     t_of = {spec.name: k for k, spec in enumerate(specs)}
     existing = [c for c in compounds if c["status"] == "现状"]
     # The underserved patch: a disc around the 岚山头 compound farthest from its seat.
@@ -1219,17 +1227,17 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
 
     out = []
     # Kindergartens: urban, town seats, and central villages.
-    for c in pick(streets, 34):
+    for c in pick(streets, round(34 * city_area)):
         out.append({"kind": "幼儿园", "name": f"{c['name']}幼儿园", "xy": _point_in(c["poly"], rng), "area": "urban"})
     for spec in specs:
         if spec.kind == "镇":
-            for c in pick(by_town[spec.name], 2):  # plus the town's central kindergarten
+            for c in pick(by_town[spec.name], round(2 * town_area[spec.name])):  # plus the town's central kindergarten
                 out.append({"kind": "幼儿园", "name": f"{spec.name[:-1]}{c['name'][:2]}幼儿园",
                             "xy": _point_in(c["poly"], rng), "area": spec.name})
             out.append({"kind": "幼儿园", "name": f"{spec.name}中心幼儿园", "xy": _near(seats[spec.name], rng, 100, 300, land),
                         "area": spec.name})
-    big = sorted(villages, key=lambda v: (-v["households"], v["id"]))[:40]
-    for k in sorted(rng.choice(len(big), 14, replace=False)):
+    big = sorted(villages, key=lambda v: (-v["households"], v["id"]))[:round(40 * village_share)]
+    for k in sorted(rng.choice(len(big), min(len(big), round(14 * village_share)), replace=False)):
         v = big[k]
         out.append({"kind": "幼儿园", "name": f"{v['name'][:-1]}幼儿园", "xy": _near(v["xy"], rng, 40, 150, land),
                     "area": "village"})
@@ -1241,13 +1249,13 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
         f["classes"] = int(rng.choice([1, 2, 3], p=[0.85, 0.12, 0.03])) if k in with_tuoban else 0
         f["places"] = 20 * f["classes"]
     # Nurseries: mostly urban, a few in the larger town seats.
-    nur = [(c, "urban") for c in pick(streets, 17)]
+    nur = [(c, "urban") for c in pick(streets, round(17 * city_area))]
     for tn, n_nur in district.nursery_towns:
-        nur += [(c, tn) for c in pick(by_town[tn], n_nur)]
+        nur += [(c, tn) for c in pick(by_town[tn], round(n_nur * town_area[tn]))]
     brands = [a + b for a in _NURSERY_A for b in dict.fromkeys(_NURSERY_B)]
     bperm = rng.permutation(len(brands))
     for k, (c, area) in enumerate(nur):
-        out.append({"kind": "托育机构", "name": f"{brands[bperm[k]]}（{c['name']}店）", "xy": _point_in(c["poly"], rng),
+        out.append({"kind": "托育机构", "name": f"{brands[bperm[k % len(brands)]]}（{c['name']}店）", "xy": _point_in(c["poly"], rng),
                     "area": area})
     # Employer-run (单位自办) and community (社区托育点) facilities.
     staff, park, park_t, works, works_t = district.employers
@@ -1257,7 +1265,7 @@ def make_childcare(compounds, villages, seats, free: FreeBlocks, grid_of, health
     out.append({"kind": "单位自办", "name": park,
                 "xy": _point_in(blk.poly, rng, 20) if blk else _near(seats[park_t], rng, 500, 900, land), "area": "urban"})
     out.append({"kind": "单位自办", "name": works, "xy": _near(seats[works_t], rng, 200, 500, land), "area": works_t})
-    for c in pick(streets, 4):
+    for c in pick(streets, round(4 * city_area)):
         out.append({"kind": "社区托育点", "name": f"{c['name']}社区托育点", "xy": _point_in(c["poly"], rng), "area": "urban"})
 
     # Places: employer and community fixed, nurseries fill a budget of ~3 per 1,000 residents.
@@ -1714,6 +1722,22 @@ def synthetic_district(boundary, name: str, population: int, townships=None, see
 
 # --------------------------------------------------------------------------- entry point
 
+# Residents of Lanshan's two streets and of its largest town: the built-up areas drawn for them
+# are the smallest the generator draws (see ``urban_scale``).
+_LANSHAN_CITY = sum(t.population for t in TOWNSHIPS if t.kind == "街道")
+_LANSHAN_TOWN = max(t.population for t in TOWNSHIPS if t.kind == "镇")
+_LANSHAN_VILLAGES = sum(t.villages for t in TOWNSHIPS)
+
+
+def urban_scale(population: float, reference: float) -> float:
+    """Linear scale of a built-up area holding ``population`` against one holding ``reference``.
+
+    Area grows with residents at the same density, so lengths grow with the square root; never
+    below 1, so districts as small as Lanshan keep its layout.
+    """
+    return max(1.0, math.sqrt(population / reference))
+
+
 _TOWN_STREETS = ("大街", "中路", "工业路", "文化路", "建设路", "振兴路", "人民路", "新华路")
 
 
@@ -1776,13 +1800,17 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
     # One continuous city along the coast-parallel axis through both seats; the river crosses
     # it in the middle, between the two streets.
     axis = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
-    city = ellipse(0.5 * (a + b), 4300, 1900, axis)
+    # Built-up areas grow with their residents, so a bigger district has more compounds, not
+    # bigger ones (Lanshan's own sizes are the floor: its layout does not change).
+    s_city = urban_scale(sum(t.population for t in specs if t.kind == "街道"), _LANSHAN_CITY)
+    city = ellipse(0.5 * (a + b), 4300 * s_city, 1900 * s_city, axis)
     urban_mask = city.intersection(mainland.buffer(-80)).difference(corridor)
     masks, names = [urban_mask], ["urban"]
     angles = rng.uniform(-25, 25, len(specs))
     for k, spec in enumerate(specs):
         if spec.kind == "镇":
-            m = ellipse(seats[spec.name], 850, 650, angles[k]).intersection(townships[k].buffer(-100))
+            s_town = urban_scale(spec.population, _LANSHAN_TOWN)
+            m = ellipse(seats[spec.name], 850 * s_town, 650 * s_town, angles[k]).intersection(townships[k].buffer(-100))
             masks.append(m.intersection(mainland.buffer(-80)).difference(corridor))
             names.append(spec.name)
     grid_of = {spec.name: ("urban" if spec.kind == "街道" else spec.name) for spec in specs}
@@ -1795,12 +1823,13 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
     for mask, name in zip(masks, names):
         if name == "urban":
             centre = 0.5 * (a + b)
-            g = make_grid(name, rng, centre, mask, 5200, 3600, 25, (130, 200),
+            g = make_grid(name, rng, centre, mask, 5200 * s_city, 3600 * s_city, 25, (130, 200),
                           {(1, 1): 0.45, (2, 1): 0.2, (1, 2): 0.2, (2, 2): 0.15},
                           bridge_lines=2, river=river, main_every=4, street_names=street_names)
         else:
             own = [name[:2] + s for s in _TOWN_STREETS]
-            g = make_grid(name, rng, seats[name], mask, 1000, 800, float(rng.uniform(-20, 20)), (140, 220),
+            s_town = urban_scale(next(t.population for t in specs if t.name == name), _LANSHAN_TOWN)
+            g = make_grid(name, rng, seats[name], mask, 1000 * s_town, 800 * s_town, float(rng.uniform(-20, 20)), (140, 220),
                           {(1, 1): 0.75, (2, 1): 0.15, (1, 2): 0.10}, main_every=3, street_names=own)
         grids.append(g)
     log(f"grids: {[len(g.groups) for g in grids]} block groups ({time.perf_counter() - t0:.1f} s)")
@@ -1856,8 +1885,12 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
     land = shapely.prepared.prep(mainland.buffer(-50).difference(river.buffer(40)))
     health = make_health(compounds, villages, seats, free, grid_of, land, rng, district)
     total_pop = sum(c["population"] or round(c["households"] * 2.8) for c in demand if c["status"] != "规划")
-    childcare = make_childcare(compounds, villages, seats, free, grid_of, health, total_pop, land, rng, district)
-    parcels = make_parcels(free, townships, [f["xy"] for f in health + childcare], rng, prefix=district.parcel_prefix)
+    childcare = make_childcare(compounds, villages, seats, free, grid_of, health, total_pop, land, rng, district,
+                               city_scale=s_city)
+    parcels = make_parcels(free, townships, [f["xy"] for f in health + childcare], rng, prefix=district.parcel_prefix,
+                           n_urban=round(36 * s_city ** 2),  # Lanshan: 36 in the city, 16 in its 6 towns
+                           n_town=round(16 / 6 * sum(urban_scale(t.population, _LANSHAN_TOWN) ** 2
+                                                     for t in specs if t.kind == "镇")))
 
     # ---- write
     written = []
