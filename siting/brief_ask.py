@@ -135,15 +135,16 @@ def phase_table(opt, lang: str) -> dict:
     zh = lang == "zh"
     unit = _unit(lang)
     head = (["阶段", "起止", f"预算（{unit}）/ 班数上限", "新开站点", "托班", "新增托位", f"投资（{unit}）", "足额服务小区",
-             "期末仍逾期小区"] if zh else
+             "期末仍逾期小区", "期末每千人口托位（全区）/ 未达标乡镇"] if zh else
             ["Phase", "Dates", f"Budget ({unit}) / class limit", "Sites opened", "Classes", "New places", f"Cost ({unit})",
-             "Compounds served in full", "Compounds late at the end"])
+             "Compounds served in full", "Compounds late at the end", "Places per 1,000 at the end (district) / townships below"])
     rows = []
     for r in ph.table.to_dict("records"):
         kind = ("季度" if r["kind"] == "quarter" else "年度") if zh else r["kind"]
         rows.append([f"{r['phase']}（{kind}）" if zh else f"{r['phase']} ({kind})", f"{r['start']} – {r['phase_end']}",
                      f"{money(r['budget'], lang)} / {r['class_limit']}", str(r["sites_opened"]), str(r["classes"]),
-                     number(r["places"]), money(r["cost"], lang), str(r["compounds_remedied"]), str(r["compounds_late"])])
+                     number(r["places"]), money(r["cost"], lang), str(r["compounds_remedied"]), str(r["compounds_late"]),
+                     f"{r['district_per_1000']:.2f} / {r['townships_below_target']}"])
     s = ph.summary
     status = label("status", s["status"], lang)
     if zh:

@@ -100,48 +100,75 @@ def _late_matrix(flagged: pd.DataFrame, calendar: pd.DataFrame, as_of: dt.date, 
 
 
 def phased_plan(comply, as_of: dt.date, deadline: dt.date, config: Config) -> PhasedPlan:
-    """Schedule the full-compliance candidates over the phases (see the module docstring)."""
+    """Schedule the full-compliance candidates over the phases (see the module docstring).
+
+    ``optimize.phase_sites = "comply"`` schedules the full-compliance plan's own sites and classes;
+    ``"all"`` then chooses among every candidate, starting from that schedule, so it is never later.
+    """
     cal = phase_calendar(as_of, deadline, config)
     flagged = comply.extra["flagged"]
+    late, priority = _late_matrix(flagged, cal, as_of, config)
+    limit = float(config["optimize.time_limit"])
+    start = None
+    if comply.model is not None and comply.model.modules is not None:
+        keep, cands, model = _comply_schedule(comply, flagged, late, priority, cal, config)
+        res = model.solve(time_limit=limit)
+        if config["optimize.phase_sites"] == "comply" or res["status"] == "infeasible":
+            return _finish(res, model, cal, flagged, cands, config, comply.townships)
+        start = np.zeros((len(comply.candidates), len(cal)), dtype=np.int64)
+        start[keep] = res["modules"]
     cands = comply.candidates
     matrix = comply.extra["matrix"]
-    weights = flagged["unmet"].to_numpy(dtype=float)
-    late, priority = _late_matrix(flagged, cal, as_of, config)
-    classes = np.maximum(cands["classes"].to_numpy(dtype=float), 1)
-    owner = np.arange(len(flagged))  # the flagged compound of each model demand row
-    cover = CostMatrix(matrix).within(1.0) if matrix.shape[0] else None
-    if config["optimize.phase_sites"] == "comply" and comply.model is not None and comply.model.modules is not None:
-        # Schedule the full-compliance plan itself: its sites and classes, each compound served by the
-        # sites that plan assigns it (one demand row per compound and site, reachable by that site only).
-        chosen = np.asarray(comply.model.modules)
-        keep = np.flatnonzero(chosen > 0)
-        per_class = cands["cost"].to_numpy(dtype=float) / classes
-        cands = cands.iloc[keep].reset_index(drop=True).assign(classes=chosen[keep])
-        cands["places"] = cands["classes"] * float(config["optimize.class_size"])
-        cands["cost"] = cands["classes"] * per_class[keep]
-        classes = cands["classes"].to_numpy(dtype=float)
-        pairs = sparse.coo_array(sparse.csr_array(comply.model.assignment)[: len(flagged)][:, keep])
-        ok = pairs.data > 1e-9
-        owner, col, weights = pairs.row[ok], pairs.col[ok], pairs.data[ok]
-        cover = sparse.csr_array((np.ones(len(owner), dtype=bool), (np.arange(len(owner)), col)),
-                                 shape=(len(owner), len(cands)))
-        late, priority = late[owner], priority[owner]
-    n = len(owner)
-    model = PhasedCover(cover if n else np.zeros((1, len(cands)), bool), weights if n else np.zeros(1),
-                        cands["places"].to_numpy(dtype=float), cands["cost"].to_numpy(dtype=float), classes,
+    n = len(flagged)
+    model = PhasedCover(CostMatrix(matrix).within(1.0) if n else np.zeros((1, len(cands)), bool),
+                        flagged["unmet"].to_numpy(dtype=float) if n else np.zeros(1),
+                        cands["places"].to_numpy(dtype=float), cands["cost"].to_numpy(dtype=float),
+                        np.maximum(cands["classes"].to_numpy(dtype=float), 1),
                         late if n else np.zeros((1, len(cal) + 1)), cal["budget"].to_numpy(),
                         cal["classes"].to_numpy(dtype=float), priority if n else None)
-    res = model.solve(time_limit=float(config["optimize.time_limit"]))
+    res = model.solve(time_limit=limit, start=start)
+    res["owner"] = np.arange(n)
+    return _finish(res, model, cal, flagged, cands, config, comply.townships)
+
+
+def _comply_schedule(comply, flagged, late, priority, cal, config):
+    """The phased model over the full-compliance plan's sites and classes, each compound served by the
+    sites that plan assigns it (one demand row per compound and site, reachable by that site only)."""
+    cands = comply.candidates
+    classes = np.maximum(cands["classes"].to_numpy(dtype=float), 1)
+    chosen = np.asarray(comply.model.modules)
+    keep = np.flatnonzero(chosen > 0)
+    per_class = cands["cost"].to_numpy(dtype=float) / classes
+    cands = cands.iloc[keep].reset_index(drop=True).assign(classes=chosen[keep])
+    cands["places"] = cands["classes"] * float(config["optimize.class_size"])
+    cands["cost"] = cands["classes"] * per_class[keep]
+    pairs = sparse.coo_array(sparse.csr_array(comply.model.assignment)[: len(flagged)][:, keep])
+    ok = pairs.data > 1e-9
+    owner, col, weights = pairs.row[ok], pairs.col[ok], pairs.data[ok]
+    n = len(owner)
+    cover = sparse.csr_array((np.ones(n, dtype=bool), (np.arange(n), col)), shape=(n, len(cands)))
+    model = PhasedCover(cover if n else np.zeros((1, len(cands)), bool), weights if n else np.zeros(1),
+                        cands["places"].to_numpy(dtype=float), cands["cost"].to_numpy(dtype=float),
+                        cands["classes"].to_numpy(dtype=float),
+                        late[owner] if n else np.zeros((1, len(cal) + 1)), cal["budget"].to_numpy(),
+                        cal["classes"].to_numpy(dtype=float), priority[owner] if n else None)
+    model.owner = owner
+    return keep, cands, model
+
+
+def _finish(res, model, cal, flagged, cands, config, towns=None) -> PhasedPlan:
+    """Back from model rows to flagged compounds, then the tables."""
     if res["status"] != "optimal":
         log.warning("phased plan: %s (%s)", res["status"], res["reason"])
-    # back from model rows to flagged compounds
+    owner = res.get("owner", getattr(model, "owner", None))
+    n = len(owner)
     to_compound = sparse.csr_array((np.ones(n), (owner, np.arange(n))), shape=(len(flagged), max(n, 1)))
     res["served"] = to_compound @ res["served"][:max(n, 1)] if n else np.zeros((len(flagged), len(cal)))
     res["assignment"] = [sparse.csr_array(to_compound @ z[:max(n, 1)]) if n else z[:0] for z in res["assignment"]]
-    return _describe(res, model, cal, flagged, cands, flagged["unmet"].to_numpy(dtype=float), config)
+    return _describe(res, model, cal, flagged, cands, flagged["unmet"].to_numpy(dtype=float), config, towns)
 
 
-def _describe(res, model, cal, flagged, cands, weights, config: Config) -> PhasedPlan:
+def _describe(res, model, cal, flagged, cands, weights, config: Config, towns=None) -> PhasedPlan:
     y = res["modules"]
     served = res["served"][: len(flagged)]
     T = len(cal)
@@ -169,7 +196,8 @@ def _describe(res, model, cal, flagged, cands, weights, config: Config) -> Phase
                      "compounds_remedied": len(remedied),
                      "remedied_list": "；".join(f"{flagged['name'].iloc[i]}（{due[i]}）" for i in remedied),
                      "compounds_late": len(late_now),
-                     "places_late": float((weights[late_now] - served[late_now, s]).sum()) if len(late_now) else 0.0})
+                     "places_late": float((weights[late_now] - served[late_now, s]).sum()) if len(late_now) else 0.0,
+                     **_targets_at(towns, cands, prev, size, float(config["policy.places_per_1000"]))})
     table = pd.DataFrame(rows)
     # each compound: the phase it is served in full and the site serving most of it then
     comp = []
@@ -194,6 +222,19 @@ def _describe(res, model, cal, flagged, cands, weights, config: Config) -> Phase
                "first_phase_sites": int(table["sites_opened"].iloc[0]) if len(table) else 0,
                "stages": stages}
     return PhasedPlan(table, compounds, summary, cal)
+
+
+def _targets_at(towns, cands, classes_open, size: float, target: float) -> dict:
+    """Places per 1,000 in the district and the townships still below ``target`` with ``classes_open``."""
+    if towns is None or not len(towns):
+        return {"district_per_1000": float("nan"), "townships_below_target": 0, "townships_below_list": ""}
+    added = pd.Series(classes_open * size, index=cands.index).groupby(cands["township"].fillna("")).sum()
+    places = towns["places_inside"].to_numpy(dtype=float) + towns["township"].map(added).fillna(0.0).to_numpy()
+    pop = towns["population"].to_numpy(dtype=float)
+    per = np.divide(places * 1000, pop, out=np.full(len(pop), np.nan), where=pop > 0)
+    below = [f"{t}（{v:.2f}）" for t, v in zip(towns["township"], per) if v < target - 1e-9]
+    return {"district_per_1000": float(places.sum() * 1000 / pop.sum()) if pop.sum() > 0 else float("nan"),
+            "townships_below_target": len(below), "townships_below_list": "；".join(below)}
 
 
 def sparse_row(z, i):

@@ -124,6 +124,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "remedied_list": ("本阶段足额服务小区（期限）", "Compounds served in full (deadline)"),
     "compounds_late": ("阶段末仍逾期小区数", "Compounds late at the phase's end"),
     "places_late": ("阶段末逾期托位", "Places late at the phase's end"),
+    "district_per_1000": ("阶段末全区每千人口托位", "District places per 1,000 at the phase's end"),
+    "townships_below_target": ("阶段末未达标乡镇数", "Townships below target at the phase's end"),
+    "townships_below_list": ("阶段末未达标乡镇（每千人口托位）", "Townships below target (places per 1,000)"),
     # accessibility index (siting.access)
     "scenario": ("情景", "Scenario"),
     "children": ("婴幼儿数（需求）", "Children (demand)"),
@@ -188,7 +191,7 @@ DECIMALS: dict[str, int] = {
                      "places_required", "places_in_reach", "places_inside", "places_supply", "gap", "load",
                      "allocated", "places_served", "marginal_places", "unmet", "served", "unserved", "new_places",
                      "target_shortfall", "places_late"), 0),
-    **dict.fromkeys(("places_per_1000", "target_per_1000", "places_per_1000_after"), 2),
+    **dict.fromkeys(("places_per_1000", "target_per_1000", "places_per_1000_after", "district_per_1000"), 2),
     "share_of_unmet": 3,
     "mip_gap": 4,
     **dict.fromkeys(("children", "children_below", "access_existing", "access_plan", "access_comply", "access_mean",

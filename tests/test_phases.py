@@ -55,8 +55,7 @@ def _brute_late(reach_site, w, late, cost, budgets, limits):
     return best
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_random_plans_respect_budgets_and_limits_and_match_brute_force(seed):
+def _instance(seed):
     rng = np.random.default_rng(seed)
     m, T = int(rng.integers(2, 4)), int(rng.integers(1, 3))
     n = int(rng.integers(m, 6))
@@ -67,9 +66,14 @@ def test_random_plans_respect_budgets_and_limits_and_match_brute_force(seed):
     cost = rng.integers(1, 5, m) * 100.0
     budgets = rng.integers(1, 6, T) * 100.0
     limits = rng.integers(0, 3, T)
-    due = rng.integers(0, 30, n)
-    starts, ends = np.arange(T) * 10, np.arange(1, T + 1) * 10
-    late = _late(due, starts, ends, 10)
+    late = _late(rng.integers(0, 30, n), np.arange(T) * 10, np.arange(1, T + 1) * 10, 10)
+    return reach_site, cover, w, cost, budgets, limits, late
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_plans_respect_budgets_and_limits_and_match_brute_force(seed):
+    reach_site, cover, w, cost, budgets, limits, late = _instance(seed)
+    m = len(cost)
     model = PhasedCover(cover, w, np.full(m, 20.0), cost, np.ones(m, int), late, budgets, limits)
     res = model.solve()
     assert res["status"] == "optimal", res["reason"]
@@ -80,7 +84,39 @@ def test_random_plans_respect_budgets_and_limits_and_match_brute_force(seed):
     assert res["late_days"] == pytest.approx(_brute_late(reach_site, w, late, cost, budgets, limits), abs=1e-6)
 
 
-@pytest.mark.parametrize("seed", range(10))
+def _greedy_schedule(cost, budgets, limits, rng):
+    """Some schedule that keeps every rule: sites in random order, each in the first phase with room."""
+    m, T = len(cost), len(budgets)
+    y = np.zeros((m, T), dtype=int)
+    spent, built = np.zeros(T), np.zeros(T)
+    for j in rng.permutation(m):
+        for s in range(T):
+            if spent[s] + cost[j] <= budgets[s] and built[s] < limits[s]:
+                spent[s] += cost[j]
+                built[s] += 1
+                y[j, s:] = 1
+                break
+    return y
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_start_is_improved_to_the_brute_force_optimum(seed):
+    # the "all candidates" plan starts from the compliance plan's schedule: any schedule keeping the rules,
+    # and one breaking them (ignored), must still end at the least lateness
+    reach_site, cover, w, cost, budgets, limits, late = _instance(seed)
+    model = PhasedCover(cover, w, np.full(len(cost), 20.0), cost, np.ones(len(cost), int), late, budgets, limits)
+    rng = np.random.default_rng(1000 + seed)
+    start = _greedy_schedule(cost, budgets, limits, rng)
+    assert model.check(start, [np.zeros(cover.shape)] * len(budgets)) == []
+    best = _brute_late(reach_site, w, late, cost, budgets, limits)
+    for given in (start, np.ones_like(start) * 9):  # 9 classes of a 1-class site: broken, so not used
+        res = model.solve(start=given)
+        assert res["status"] == "optimal", res["reason"]
+        assert model.check(res["modules"], res["assignment"]) == []
+        assert res["late_days"] == pytest.approx(best, rel=1e-7, abs=1e-6)  # flows meet HiGHS's tolerance
+
+
+@pytest.mark.parametrize("seed", range(30))
 def test_earlier_deadline_is_never_scheduled_after_a_later_one_at_the_same_cost(seed):
     # n compounds, each with its own equal site (same cost, same places, same demand); one class a phase.
     rng = np.random.default_rng(50 + seed)
@@ -108,3 +144,24 @@ def test_demo_like_plan_on_tiny_project_schedules_the_compliance_sites(tiny_conf
     assert t["compounds_remedied"].sum() == 1 and t["compounds_late"].iloc[0] == 0
     row = o.phases.compounds.set_index("id").loc["C2"]
     assert row["phase"] == 1 and row["phase_site_id"] == "R:C2"
+    # the township targets at each phase's end: the room's 20 places land in C2's township from phase 1 on
+    tw = o.comply.townships.set_index("township")
+    before = tw["places_inside"].sum() * 1000 / tw["population"].sum()
+    assert t["district_per_1000"].iloc[0] == pytest.approx(before + 20 * 1000 / tw["population"].sum())
+    town = o.comply.sites.set_index("id").loc["R:C2", "township"]
+    per = (tw.loc[town, "places_inside"] + 20) * 1000 / tw.loc[town, "population"]
+    target = p.config["policy.places_per_1000"]
+    assert (f"{town}（{per:.2f}）" in t["townships_below_list"].iloc[0]) == (per < target)
+    assert t["townships_below_target"].iloc[0] == sum(
+        (tw.loc[x, "places_inside"] + (20 if x == town else 0)) * 1000 / tw.loc[x, "population"] < target for x in tw.index)
+
+
+def test_all_candidates_plan_is_never_later_than_the_compliance_schedule(tiny_config):
+    over = {"analysis.as_of": "2026-11-29", "optimize.generated_candidates": 0, "optimize.phase_budget_quarter": 700_000}
+    p = load_project(tiny_config, overrides=over)
+    a = audit(p)
+    comply = optimize(p, a, p=1, max_p=2).phases
+    p_all = load_project(tiny_config, overrides={**over, "optimize.phase_sites": "all"})
+    every = optimize(p_all, audit(p_all), p=1, max_p=2).phases
+    assert every.summary["status"] == "optimal"
+    assert every.summary["late_place_days"] <= comply.summary["late_place_days"] + 1e-6
