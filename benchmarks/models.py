@@ -18,6 +18,7 @@ Families (5,000 demand points × 1,000 candidate sites, p = 30 unless given):
     .venv/bin/python benchmarks/models.py --family uniform --seed 1 --skip-spopt
     .venv/bin/python benchmarks/models.py --options '{"mip_heuristic_effort": 0.3}'
     .venv/bin/python benchmarks/models.py --size 20000x3000 --family redrawn
+    .venv/bin/python benchmarks/models.py --seeds 0-4             # five instances a family, ratios' range
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="5000x1000", help="demand x candidates, e.g. 20000x3000")
     ap.add_argument("--small-only", action="store_true", help="5,000 × 1,000 only (the default size; kept for make bench)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", help="several seeds, e.g. 0-4 or 0,3,7: one instance each, then the ratios' range per family")
     ap.add_argument("--p", type=int, default=30)
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per solve, for both solvers")
     ap.add_argument("--options", type=json.loads, default=None, help="extra HiGHS options for siting, as JSON")
@@ -134,10 +136,12 @@ def main(argv=None) -> int:
     print(f"load average at start: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
     n, m = (int(v) for v in args.size.lower().split("x"))
     failures = 0
-    for family in FAMILIES if args.family == "all" else (args.family,):
+    seeds = _seeds(args.seeds) if args.seeds else [args.seed]
+    ratios: dict[str, list[float]] = {}
+    for family, seed in ((f, s) for f in (FAMILIES if args.family == "all" else (args.family,)) for s in seeds):
         t0 = time.perf_counter()
-        cost, weights, r, p, in_reach = make_instance(n, m, args.seed, args.p, family)
-        print(f"\n{family}: {n} demand × {cost.shape[1]} candidates, p = {p}, seed {args.seed}: service distance "
+        cost, weights, r, p, in_reach = make_instance(n, m, seed, args.p, family)
+        print(f"\n{family}: {n} demand × {cost.shape[1]} candidates, p = {p}, seed {seed}: service distance "
               f"{r:.1f}, candidates in reach min/median/max {in_reach.min()}/{int(np.median(in_reach))}/"
               f"{in_reach.max()} (generated in {time.perf_counter() - t0:.1f} s)")
         ours_t, ours_obj, ours_opt, ours_status = run_ours(cost, weights, r, p, args.time_limit, args.options)
@@ -148,12 +152,27 @@ def main(argv=None) -> int:
         print(f"  spopt MCLP (PuLP + CBC)     {sp_t:8.2f} s  objective {sp_obj:,.0f}  {sp_status}")
         equal = abs(sp_obj - ours_obj) <= 1e-6 * max(1.0, abs(sp_obj))
         proven = "both proven optimal" if ours_opt and sp_opt else "NOT both proven optimal"
+        ratios.setdefault(family, []).append(sp_t / ours_t if ours_opt and sp_opt and equal else float("nan"))
         print(f"  ratio {sp_t / ours_t:.1f}x (spopt + CBC time / siting time); objectives "
               f"{'equal' if equal else 'DIFFER'}, {proven}; load average now {os.getloadavg()[0]:.1f}", flush=True)
         if ours_opt and sp_opt and not equal:
             print(f"  FAIL: both optimal but objectives differ ({ours_obj} vs {sp_obj})", file=sys.stderr)
             failures += 1
+    if len(seeds) > 1:
+        print("\nratio per family over seeds " + ",".join(map(str, seeds)) + " (nan: not both proven equal):")
+        for family, values in ratios.items():
+            v = np.array(values)
+            print(f"  {family:8s} min {np.nanmin(v):6.1f}x  median {np.nanmedian(v):6.1f}x  max {np.nanmax(v):6.1f}x  "
+                  f"runs at >= 10x: {int((v >= 10).sum())} of {len(v)}")
     return 1 if failures else 0
+
+
+def _seeds(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    return out
 
 
 if __name__ == "__main__":

@@ -533,6 +533,9 @@ def status_reason(status: str, time_limit) -> str:
     if status == "no_solution":
         limit = "" if time_limit is None else f" ({time_limit:g} s)"
         return f"no feasible solution found within the time limit{limit}"
+    if status == "time_limit":
+        limit = "" if time_limit is None else f" ({time_limit:g} s)"
+        return f"stopped at the time limit{limit} with the best plan found; its gap is the proven one"
     return ""
 
 

@@ -30,6 +30,7 @@ from siting.models._base import (
     check_solve_args,
     check_weights,
     certify,
+    remaining,
     solve_highs,
     status_reason,
 )
@@ -248,7 +249,9 @@ class ComplianceCover(Modular):
                                   served=np.zeros(n), uncoverable=uncoverable, bound=0.0,
                                   new=np.zeros(0, dtype=np.int64), modules=np.zeros(m, dtype=np.int64))
         c, a, rlo, rhi, clo, chi, integer = self._lp(arr)
-        out = solve_highs(c, a, rlo, rhi, clo, chi, integer, time_limit=time_limit, mip_gap=mip_gap, options=options)
+        # The limit counts from the call, max-flow and model building included.
+        out = solve_highs(c, a, rlo, rhi, clo, chi, integer, time_limit=remaining(time_limit, t0), mip_gap=mip_gap,
+                          options=options)
         if out.x is None:
             status = "infeasible" if out.status == "infeasible" else "time_limit"
             reason = ("no set of sites meets the minimums and serves what can be served"
