@@ -279,7 +279,8 @@ class MCLP:
         if out.status == "time_limit" and not bound <= trivial:
             bound = trivial
             gap = (trivial - out.objective) / trivial if trivial > 0 else 0.0
-        return self._result(chosen, out.status, gap, "highs-mip", t0, bound=bound), out.highs_status
+        return (self._result(chosen, out.status, gap, "highs-mip", t0, bound=bound,
+                             reason=status_reason(out.status, time_limit)), out.highs_status)
 
     def solve_heuristic(self) -> LocationResult:
         """Greedy + interchange, with the gap to the LP relaxation bound (status ``"heuristic"``)."""
