@@ -206,8 +206,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                                "cost per class, a room bought, swapped or rented in a compound (yuan)"),
     "param.optimize.embedded_max_classes": ("小区内用房可容纳的班数（0 表示不考虑）", "classes a room in a compound can hold (0: none)"),
     "param.optimize.phases": ("是否按季度/年度安排建设进度", "schedule the plan by quarter and year"),
-    "param.optimize.phase_sites": ("进度安排的对象：全面达标方案的点位，或全部候选点",
-                                   "what the schedule places: the full-compliance sites, or every candidate"),
+    "param.optimize.phase_sites": ("进度安排的对象：全面达标方案的点位（comply），或在此基础上从全部候选点中重新选择（all，不会更晚，但较慢）",
+                                   "what the schedule places: the full-compliance sites (comply), or every candidate starting "
+                                   "from that schedule (all: never later, slower)"),
     "param.optimize.phase_years": ("整改期限后再安排的年数", "yearly phases after the deadline"),
     "param.optimize.phase_budget_quarter": ("每季度可投入的建设资金（元）", "money a quarter can spend (yuan)"),
     "param.optimize.phase_classes_quarter": ("每季度可建成的班数", "classes a quarter can build"),

@@ -217,9 +217,10 @@ class PhasedCover(Modular):
                 lo_ = np.concatenate([rlo, [low for _, low, _ in held]])
                 hi_ = np.concatenate([rhi, [high for _, _, high in held]])
             # The cost stage starts from the lateness stage's plan (it keeps every rule), so it always has
-            # one. With a start HiGHS 1.16 prunes at its MIP feasibility tolerance and proved "optimal" a
-            # plan whose earliest-deadline tie-break was 5e-5 worse (3 of 30 deadline-order cases); at
-            # 1e-9 all 30 were right.
+            # one. With a start (so presolve off) HiGHS 1.16 took slightly fractional classes as whole at its
+            # MIP feasibility tolerance and proved "optimal" a plan whose earliest-deadline tie-break was
+            # 5e-5 worse (3 of 30 deadline-order cases); at 1e-9 all 30 were right, the remedy HiGHS's
+            # maintainers give for the same effect (ERGO-Code/HiGHS#1510).
             opts = options if not held else {"mip_feasibility_tolerance": 1e-9, **(options or {})}
             out = solve_highs(obj[name], rows_a, lo_, hi_, clo, chi, integer, maximize=maximize,
                               time_limit=time_limit, mip_gap=mip_gap, options=opts, start=x if held else x_start)
@@ -253,7 +254,8 @@ class PhasedCover(Modular):
         statuses = {s_["status"] for s_ in stages}
         status = "optimal" if statuses == {"optimal"} else ("time_limit" if "time_limit" in statuses or "no_solution" in statuses
                                                             else sorted(statuses - {"optimal"})[0])
-        reason = ""
+        reason = "; ".join(f"the {s_['stage']} stage stopped at the time limit ({time_limit:g} s), {s_['gap']:.2%} from "
+                           "its proven bound" for s_ in stages if s_["status"] == "time_limit" and time_limit is not None)
         if len(stages) < 2 or stages[-1]["status"] in ("no_solution", "infeasible"):
             status = "time_limit"
             reason = ("the cost stage found no solution within the time limit: the plan is the lateness stage's, "
