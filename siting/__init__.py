@@ -11,7 +11,6 @@ The planner's process, one module per stage::
 
 from .config import Config, load_config
 from .errors import ConfigError, DataError, ModelError, NetworkError, SitingError
-from .project import Project, load_project
 
 __version__ = "0.1.0"
 
@@ -26,3 +25,13 @@ __all__ = [
     "load_config",
     "load_project",
 ]
+
+
+def __getattr__(name: str):
+    # The project layer pulls in geopandas; importing siting.models alone (as the solver's child
+    # process does) should not pay for it.
+    if name in ("Project", "load_project"):
+        from . import project
+
+        return getattr(project, name)
+    raise AttributeError(f"module 'siting' has no attribute {name!r}")

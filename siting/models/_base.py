@@ -374,6 +374,31 @@ class MipOutcome:
 PROOF_TOL = 1e-6
 
 
+@dataclass
+class HighsProblem:
+    """One HiGHS solve as plain data: ``opt c·x + offset`` s.t. ``row_lo <= A x <= row_hi``, ``col_lo <= x <= col_hi``.
+
+    Plain arrays so that it can be handed to a child process (:mod:`siting.models._guard`).
+    """
+
+    c: np.ndarray
+    a: sp.csc_array
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    integer: np.ndarray | None
+    maximize: bool = False
+    offset: float = 0.0
+    mip_gap: float = 0.0
+    start: np.ndarray | None = None
+    options: dict | None = None
+
+    @property
+    def is_mip(self) -> bool:
+        return self.integer is not None and bool(np.any(self.integer))
+
+
 def solve_highs(
     c: np.ndarray,
     a: sp.csc_array,
@@ -400,45 +425,73 @@ def solve_highs(
     models pass no start. The outcome is HiGHS's claim; the models certify it
     (:func:`certify`) before calling anything optimal. HiGHS failing without a solution
     (not a time limit) raises :class:`ModelError` naming its model status.
+
+    With a ``time_limit`` the solve runs where it can be stopped (:mod:`siting.models._guard`):
+    HiGHS does not check its clock in every loop.
+    """
+    problem = HighsProblem(np.asarray(c, dtype=np.float64), sp.csc_array(a), np.asarray(row_lo, dtype=np.float64),
+                           np.asarray(row_hi, dtype=np.float64), np.asarray(col_lo, dtype=np.float64),
+                           np.asarray(col_hi, dtype=np.float64), None if integer is None else np.asarray(integer, bool),
+                           bool(maximize), float(offset), float(mip_gap),
+                           None if start is None else np.asarray(start, dtype=np.float64), options)
+    if time_limit is None:
+        return solve_problem(problem)
+    from siting.models._guard import solve_within
+
+    return solve_within(problem, float(time_limit))
+
+
+def solve_problem(problem: HighsProblem, time_limit: float | None = None, deadline: float | None = None,
+                  report=None) -> MipOutcome:
+    """Solve ``problem`` in this process.
+
+    ``deadline`` (``time.monotonic``) is checked by the interrupt callbacks; ``report(kind, value)``
+    receives each improving solution (``"solution"``, ``(objective, x)``) and each new dual bound
+    (``"bound"``, float) as HiGHS finds them.
     """
     import highspy
 
     t0 = time.perf_counter()
-    a = sp.csc_array(a)
+    a = problem.a.copy()
     a.sort_indices()
     lp = highspy.HighsLp()
     lp.num_col_ = int(a.shape[1])
     lp.num_row_ = int(a.shape[0])
-    lp.col_cost_ = np.asarray(c, dtype=np.float64)
-    lp.col_lower_ = np.asarray(col_lo, dtype=np.float64)
-    lp.col_upper_ = np.asarray(col_hi, dtype=np.float64)
-    lp.row_lower_ = np.asarray(row_lo, dtype=np.float64)
-    lp.row_upper_ = np.asarray(row_hi, dtype=np.float64)
-    lp.offset_ = float(offset)
-    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    lp.col_cost_ = problem.c
+    lp.col_lower_ = problem.col_lo
+    lp.col_upper_ = problem.col_hi
+    lp.row_lower_ = problem.row_lo
+    lp.row_upper_ = problem.row_hi
+    lp.offset_ = problem.offset
+    lp.sense_ = highspy.ObjSense.kMaximize if problem.maximize else highspy.ObjSense.kMinimize
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.num_col_ = lp.num_col_
     lp.a_matrix_.num_row_ = lp.num_row_
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(np.float64)
-    is_mip = integer is not None and bool(np.any(integer))
+    is_mip = problem.is_mip
     if is_mip:
-        lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous for f in integer]
+        lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+                           for f in problem.integer]
 
     h = new_highs()
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("mip_rel_gap", problem.mip_gap)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
-        _interrupt_at(h, t0 + float(time_limit))
-    if start is not None and is_mip:
+    if deadline is not None:
+        _interrupt_at(h, deadline)
+    if report is not None:
+        _report_progress(h, report)
+    has_start = problem.start is not None and is_mip
+    if has_start:
         h.setOptionValue("presolve", "off")
-    for key, value in (options or {}).items():
+    for key, value in (problem.options or {}).items():
         h.setOptionValue(key, value)
     h.passModel(lp)
-    if start is not None and is_mip:
+    if has_start:
         sol = highspy.HighsSolution()
-        sol.col_value = np.asarray(start, dtype=np.float64).tolist()
+        sol.col_value = problem.start.tolist()
         sol.value_valid = True
         h.setSolution(sol)
     _run(h)
@@ -460,16 +513,16 @@ def solve_highs(
         # proof tolerance is a proof, and a larger one than asked for is a contradiction.
         if gap <= PROOF_TOL:
             status, gap = "optimal", 0.0
-        elif gap <= mip_gap + PROOF_TOL:
+        elif gap <= problem.mip_gap + PROOF_TOL:
             status = "gap_limit"
         else:
             status = "feasible"
     elif ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
         status, gap = "infeasible", float("inf")
     elif ms == S.kModelEmpty:  # no columns: every row must hold at 0
-        ok = bool(np.all(np.asarray(row_lo) <= 0) and np.all(np.asarray(row_hi) >= 0))
+        ok = bool(np.all(problem.row_lo <= 0) and np.all(problem.row_hi >= 0))
         x = np.zeros(lp.num_col_) if ok else None
-        objective = bound = float(offset) if ok else float("nan")
+        objective = bound = problem.offset if ok else float("nan")
         status, gap = ("optimal", 0.0) if ok else ("infeasible", float("inf"))
     elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit, S.kObjectiveBound,
                 S.kObjectiveTarget):
@@ -482,19 +535,38 @@ def solve_highs(
 
 
 def _interrupt_at(h, deadline: float) -> None:
-    """Stop HiGHS at ``deadline`` (``time.perf_counter``) wherever it checks for interrupts.
+    """Stop HiGHS at ``deadline`` (``time.monotonic``) wherever it checks for interrupts.
 
     HiGHS's own ``time_limit`` is not checked inside a root cut round with the interior-point
     LP solver: a 30 s limit ran 111-120 s on a 20,000 × 3,000 MCLP. The interrupt callbacks of
     the MIP, IPM and simplex loops are, and an interrupted run keeps its best solution and bound.
     """
     def stop(event):
-        if time.perf_counter() >= deadline:
+        if time.monotonic() >= deadline:
             event.interrupt()
 
     h.cbMipInterrupt += stop
     h.cbIpmInterrupt += stop
     h.cbSimplexInterrupt += stop
+
+
+def _report_progress(h, report) -> None:
+    """Pass each improving solution and each new dual bound to ``report`` as HiGHS finds them."""
+    last = [None]
+
+    def solution(event):
+        out = event.data_out
+        report("solution", (float(out.objective_function_value), np.array(out.mip_solution, dtype=np.float64)))
+
+    def bound(event):
+        value = float(event.data_out.mip_dual_bound)
+        if value != last[0] and np.isfinite(value):
+            last[0] = value
+            report("bound", value)
+
+    h.cbMipImprovingSolution += solution
+    h.cbMipInterrupt += bound
+    h.cbMipLogging += bound
 
 
 def _run(h) -> None:
