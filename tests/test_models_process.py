@@ -177,3 +177,53 @@ def sp_csc(a):
     import scipy.sparse as sp
 
     return sp.csc_array(a)
+
+
+def test_an_unknown_highs_option_is_named_and_the_suggested_name_works():
+    model = _uniform_mclp(200, 40, 3_000.0, 600.0, 4, seed=1)
+    plain = model.solve()
+    with pytest.raises(ModelError, match="has no option 'mip_rel_gapp'. Did you mean 'mip_rel_gap'") as err:
+        model.solve(options={"mip_rel_gapp": 0.0})
+    assert "是否应为 'mip_rel_gap'" in err.value.message("zh")
+    fixed = model.solve(options={"mip_rel_gap": 0.0})
+    assert fixed.optimal and fixed.objective == plain.objective
+
+
+@pytest.mark.parametrize("key, value, takes", [("mip_rel_gap", "small", "a number"), ("threads", -3, "an integer"),
+                                               ("presolve", "sometimes", "a string")])
+def test_a_highs_option_with_a_wrong_value_says_what_it_takes(key, value, takes):
+    with pytest.raises(ModelError, match=f"'{key}' does not accept .*it takes {takes}"):
+        _uniform_mclp(200, 40, 3_000.0, 600.0, 4, seed=1).solve(options={key: value})
+
+
+def _small_problem():
+    from siting.models import _base
+
+    model = _uniform_mclp(300, 60, 4_000.0, 800.0, 5, seed=2)
+    red = model._reduced()
+    c, a, rlo, rhi, clo, chi = model._arrays(red)
+    integer = np.concatenate([np.ones(red.b.shape[1], dtype=bool), np.zeros(red.b.shape[0], dtype=bool)])
+    return _base.HighsProblem(c, sp_csc(a), rlo, rhi, clo, chi, integer, maximize=True)
+
+
+def test_a_child_that_cannot_start_falls_back_to_this_process_with_a_warning(monkeypatch):
+    from siting.models import _base, _guard
+
+    problem = _small_problem()
+    monkeypatch.setattr(_guard, "_CHILD", "import sys; sys.exit('no highspy here')")
+    with pytest.warns(RuntimeWarning, match="could not start .*exit code 1.*no highspy here"):
+        there = _guard.solve_within(problem, 30.0, guard=True)
+    here = _base.solve_problem(problem)
+    assert there.status == "optimal" and there.objective == here.objective
+
+
+def test_a_child_that_dies_mid_solve_is_an_error_not_a_time_limit(monkeypatch):
+    from siting.models import _guard
+
+    # it reports a bound, as a solving child does, then dies as a crashing HiGHS would
+    crash = ("import os, pickle, sys; pickle.load(sys.stdin.buffer); "
+             "pickle.dump(('bound', 1e9), sys.stdout.buffer); sys.stdout.flush(); os._exit(11)")
+    monkeypatch.setattr(_guard, "_CHILD", crash)
+    with pytest.raises(ModelError, match="exit code 11 before it finished") as err:
+        _guard.solve_within(_small_problem(), 30.0, guard=True)
+    assert "退出码 11" in err.value.message("zh")

@@ -6,6 +6,7 @@ Every message is given in English and Chinese (``ModelError(en, zh)``).
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import os
 import threading
@@ -441,6 +442,28 @@ def solve_highs(
     return solve_within(problem, float(time_limit))
 
 
+def _set_user_option(h, key: str, value) -> None:
+    """Set an option a caller passed; HiGHS only returns an error status, which would go unseen."""
+    import highspy
+
+    if h.setOptionValue(key, value) == highspy.HighsStatus.kOk:
+        return
+    names = sorted(n for n in dir(h.getOptions()) if not n.startswith("_"))
+    if key in names:
+        kind = str(h.getOptionType(key)[1]).rsplit(".k", 1)[-1].lower()
+        en, zh = {"bool": ("true or false", "布尔值"), "int": ("an integer", "整数"), "double": ("a number", "数值"),
+                  "string": ("a string", "字符串")}.get(kind, (kind, kind))
+        raise _err(f"HiGHS option {key!r} does not accept {value!r}: it takes {en} in its allowed range "
+                   "(see https://ergo-code.github.io/HiGHS/stable/options/definitions/).",
+                   f"HiGHS 选项 {key!r} 不接受取值 {value!r}：应为允许范围内的{zh}。")
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint_zh = f"是否应为 {close[0]!r}？" if close else ""
+    raise _err(f"HiGHS has no option {key!r}.{hint} Remove it from options or use a name from "
+               "https://ergo-code.github.io/HiGHS/stable/options/definitions/.",
+               f"HiGHS 没有名为 {key!r} 的选项。{hint_zh}请从 options 中删除或改用 HiGHS 的选项名。")
+
+
 def solve_problem(problem: HighsProblem, time_limit: float | None = None, deadline: float | None = None,
                   report=None) -> MipOutcome:
     """Solve ``problem`` in this process.
@@ -487,7 +510,7 @@ def solve_problem(problem: HighsProblem, time_limit: float | None = None, deadli
     if has_start:
         h.setOptionValue("presolve", "off")
     for key, value in (problem.options or {}).items():
-        h.setOptionValue(key, value)
+        _set_user_option(h, key, value)
     h.passModel(lp)
     if has_start:
         sol = highspy.HighsSolution()

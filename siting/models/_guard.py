@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from pathlib import Path
 
@@ -64,6 +65,7 @@ def solve_within(problem: HighsProblem, time_limit: float, guard: bool | None = 
     drain.start()
     best: tuple[float, np.ndarray] | None = None
     bound = float("nan")
+    heard = killed = False
     hard = t0 + time_limit * (1 + GRACE_SHARE) + GRACE_SECONDS
     try:
         pickle.dump((problem, time_limit, deadline), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -79,6 +81,7 @@ def solve_within(problem: HighsProblem, time_limit: float, guard: bool | None = 
                 raise _err(*value)
             if kind == "eof":
                 break
+            heard = True
             if kind == "solution" and (best is None or _better(value[0], best[0], problem.maximize)):
                 best = value
             elif kind == "bound":
@@ -88,15 +91,23 @@ def solve_within(problem: HighsProblem, time_limit: float, guard: bool | None = 
     finally:
         if child.poll() is None:
             child.kill()
+            killed = True
         child.wait()
         drain.join(timeout=1.0)
         child.stdout.close()
         child.stderr.close()
         stderr = b"".join(tail).decode("utf-8", "replace")
     seconds = time.perf_counter() - t0
-    if best is None and child.returncode not in (0, -9):
-        raise _err(f"The HiGHS process ended with exit code {child.returncode} and no solution: {stderr[-500:]}",
-                   f"HiGHS 求解进程异常退出（退出码 {child.returncode}），没有给出解：{stderr[-500:]}")
+    if not killed and not heard:
+        # The child never started solving (it could not import siting or its dependencies, say):
+        # solve here rather than fail, and say that the limit is HiGHS's own again.
+        warnings.warn(f"The separate HiGHS process could not start (exit code {child.returncode}): solving in "
+                      f"this process, where HiGHS may overrun the time limit. {stderr[-300:]} / "
+                      f"独立求解进程未能启动，改在本进程求解，可能超出时间限制。", RuntimeWarning, stacklevel=3)
+        return solve_problem(problem, time_limit=max(deadline - time.monotonic(), 1e-3), deadline=deadline)
+    if not killed:
+        raise _err(f"The HiGHS process ended with exit code {child.returncode} before it finished: {stderr[-500:]}",
+                   f"HiGHS 求解进程异常退出（退出码 {child.returncode}），未完成求解：{stderr[-500:]}")
     if best is None:
         return MipOutcome("no_solution", None, float("nan"), bound, float("inf"), seconds, KILLED_STATUS)
     objective, x = best
