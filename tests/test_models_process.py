@@ -190,7 +190,8 @@ def test_an_unknown_highs_option_is_named_and_the_suggested_name_works():
 
 
 @pytest.mark.parametrize("key, value, takes", [("mip_rel_gap", "small", "a number"), ("threads", -3, "an integer"),
-                                               ("presolve", "sometimes", "a string")])
+                                               ("presolve", "sometimes", "a string"),
+                                               ("mip_rel_gap", None, "a number")])
 def test_a_highs_option_with_a_wrong_value_says_what_it_takes(key, value, takes):
     with pytest.raises(ModelError, match=f"'{key}' does not accept .*it takes {takes}"):
         _uniform_mclp(200, 40, 3_000.0, 600.0, 4, seed=1).solve(options={key: value})

@@ -446,8 +446,11 @@ def _set_user_option(h, key: str, value) -> None:
     """Set an option a caller passed; HiGHS only returns an error status, which would go unseen."""
     import highspy
 
-    if h.setOptionValue(key, value) == highspy.HighsStatus.kOk:
-        return
+    try:
+        if h.setOptionValue(key, value) == highspy.HighsStatus.kOk:
+            return
+    except TypeError:  # highspy refuses values of no option type at all (None, a list) itself
+        pass
     names = sorted(n for n in dir(h.getOptions()) if not n.startswith("_"))
     if key in names:
         kind = str(h.getOptionType(key)[1]).rsplit(".k", 1)[-1].lower()
