@@ -223,7 +223,8 @@ class MCLP:
         ----------
         time_limit : float, optional
             Seconds; on expiry the best solution is returned with status ``"time_limit"``
-            and the proven relative ``gap``.
+            and the proven relative ``gap``. The call returns within the limit plus 5 % and
+            1 s: large models are solved in a separate process (:mod:`siting.models._guard`).
         mip_gap : float
             Relative gap at which to stop; 0 (default) means prove optimality.
         method : {"exact", "heuristic"}

@@ -108,6 +108,8 @@ class PMedian:
         Parameters
         ----------
         time_limit : float, optional
+            Seconds; as for :meth:`siting.models.MCLP.solve`, the call returns within the limit
+            plus 5 % and 1 s with the best solution and its proven ``gap``.
         mip_gap : float, default 0 (prove optimality)
         options : dict, optional
             Extra HiGHS options.
