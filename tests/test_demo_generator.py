@@ -21,6 +21,7 @@ DEMO = demo.DEMO_DIR
 GENERATED = (
     "boundary.geojson", "townships.geojson", "compounds.geojson", "roads.osm", "waterways.geojson",
     "childcare.csv", "health.csv", "parcels.geojson", "README.md", "PROVENANCE.md", "LICENSE-boundary.txt",
+    "siting.toml",
 )
 
 
@@ -48,7 +49,14 @@ def graph():
 
 def test_generate_returns_all_files(fresh):
     assert sorted(p.name for p in fresh.iterdir()) == sorted(GENERATED)
-    assert not (fresh / "siting.toml").exists()
+
+
+def test_a_project_file_of_the_users_own_is_never_touched(fresh, tmp_path):
+    mine = "# my own\n[project]\nname = \"我的项目\"\n"
+    (tmp_path / "siting.toml").write_text(mine, encoding="utf-8")
+    written = demo.generate(tmp_path, seed=2024)
+    assert (tmp_path / "siting.toml").read_text(encoding="utf-8") == mine
+    assert tmp_path / "siting.toml" not in written and len(written) == len(GENERATED) - 1
 
 
 def test_same_seed_gives_identical_bytes(fresh, tmp_path):

@@ -633,15 +633,13 @@ def test_a_real_extract_without_kindergartens_loads_with_no_offset_alarm(tmp_pat
 def test_generated_wgs84_districts_raise_no_offset_alarm(tmp_path, seed, population, townships, size):
     # seed 3 is a case that cried wolf: its health centres, set back ~40 m from a dense grid, came closer to some
     # road after the GCJ-02 inverse (gain 0.34, 62 % closer) but as much after the same shift turned other ways
-    import shutil
-
     import shapely
 
     from siting import demo
 
     box = shapely.box(118.5, 35.0, 118.5 + size, 35.0 + size * 0.8)
-    demo.generate(tmp_path, seed=seed, outline=box, name="测试县", population=population, townships=townships)
-    shutil.copy(Path(__file__).parent.parent / "data" / "demo" / "siting.toml", tmp_path / "siting.toml")
-    p = load_project(tmp_path / "siting.toml")
+    demo.generate(tmp_path, seed=seed, outline=box, name="测试\"县", population=population, townships=townships)
+    p = load_project(tmp_path / "siting.toml")  # the generator's own project file
+    assert p.name == '测试"县（演示）'
     assert len(p.health) >= 5 and len(p.childcare) >= 5
     assert [x.en for x in p.problems if "looks like" in x.en] == []
