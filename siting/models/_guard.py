@@ -80,6 +80,12 @@ def solve_within(problem: HighsProblem, time_limit: float, guard: bool | None = 
             if kind == "error":
                 raise _err(*value)
             if kind == "eof":
+                # The pipe closes as the child exits, a moment before its exit code can be read:
+                # wait for it, or a crash would be taken for a child killed at the limit.
+                try:
+                    child.wait(timeout=2.0)
+                except subprocess.TimeoutExpired:
+                    pass
                 break
             heard = True
             if kind == "solution" and (best is None or _better(value[0], best[0], problem.maximize)):

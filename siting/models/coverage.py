@@ -42,6 +42,14 @@ __all__ = ["LSCP", "MCLP", "CapacitatedMCLP"]
 # IPM, and the whole MIP 7.6 s against 2.7 s (benchmarks/models.py).
 _IPM_NNZ = 10_000
 
+# HiGHS's own primal heuristics, off where the greedy + interchange start already gives HiGHS an
+# incumbent within about 1.5 %: they spent up to half of the hard solves re-finding it. Quiet
+# machine, 5,000 × 1,000, p = 30, every seed of benchmarks/models.py's three families faster with
+# them off (grid seed 1 9.8 s -> 4.4 s, uniform seed 2 13.2 s -> 7.4 s; docs/performance.md).
+# Switching only RINS and RENS off gained a third as much; mip_heuristic_effort = 0 did not do it.
+_HEURISTICS_OFF = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
+                   "mip_heuristic_run_root_reduced_cost": False, "mip_heuristic_run_feasibility_jump": False}
+
 
 @dataclass
 class _Reduced:
@@ -267,7 +275,7 @@ class MCLP:
         integer = np.concatenate([np.ones(k, dtype=bool), np.zeros(g, dtype=bool)])
         out = solve_highs(c, a, rlo, rhi, clo, chi, integer, maximize=True, offset=self._offset(red),
                           time_limit=remaining(time_limit, t0), mip_gap=mip_gap, start=start,
-                          options=_highs_options(red.b.nnz, options))
+                          options=_highs_options(red.b.nnz, {**_HEURISTICS_OFF, **(options or {})}))
         if out.x is None:
             # Stopped before HiGHS had a solution: the start is still a checked one, its bound trivial.
             return self._result(start_cols, "time_limit", float("inf"), "highs-mip", t0,
