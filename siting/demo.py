@@ -49,6 +49,7 @@ from shapely.geometry import (
 
 from siting.crs import convert_geometry, gcj02_to_wgs84
 from siting.load import geometry_from_geojson
+from siting.output import toml_string, write_text
 
 __all__ = ["DEFAULT_OUTLINE", "DEMO_DIR", "TOWNSHIPS", "LANSHAN", "DistrictSpec", "generate", "main",
            "synthetic_district"]
@@ -1579,15 +1580,15 @@ README_OTHER = """# {name}托育示例数据（合成） / {name} childcare demo
 """
 
 PROJECT_TOML = """# Project configuration of a demo district made by `python -m siting.demo`, which writes it only
-# where none exists. The outline is the real {district} boundary; everything inside it is SYNTHETIC
+# where none exists. The outline is the real district boundary; everything inside it is SYNTHETIC
 # (see README.md in this folder). 演示数据：边界真实，其余内容为合成数据。
 #
 # Any key of siting/defaults.toml can be overridden here; each layer maps its source columns
 # (Chinese, as planners' files have them) onto the schema fields of docs/data-model.md.
 
 [project]
-name = "{district}（演示）"
-district = "{district}"
+name = {name}
+district = {district}
 data_date = "2026-06-30"
 demo = true
 
@@ -1981,7 +1982,7 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
     project_file = out_dir / "siting.toml"
     if not project_file.exists():  # a project file of the user's own is never touched
         label = "日照市岚山区" if district is LANSHAN else district.name
-        project_file.write_text(PROJECT_TOML.format(district=_toml_text(label)), encoding="utf-8", newline="\n")
+        write_text(project_file, PROJECT_TOML.format(name=toml_string(f"{label}（演示）"), district=toml_string(label)))
         written.append(project_file)
     log(f"written {len(written)} files ({time.perf_counter() - t0:.1f} s)")
     if verify:
@@ -1990,11 +1991,6 @@ def generate(out_dir: str | Path, seed: int = 2024, outline=None, verify: bool =
         if stats["strong"] != 1 or stats["weak"] != 1:
             raise RuntimeError(f"road graph is not one connected component: {stats}")
     return written
-
-
-def _toml_text(text: str) -> str:
-    """``text`` as the inside of a TOML basic string."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _valid(geom):

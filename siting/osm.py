@@ -27,7 +27,6 @@ parcels         ``landuse=brownfield / greenfield`` (status idle) and ``landuse=
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from pathlib import Path
 
@@ -39,7 +38,7 @@ import shapely
 from .config import Config, load_config
 from .crs import WGS84, metric_crs
 from .errors import DataError, NetworkError
-from .output import write_text
+from .output import toml_string, write_text
 
 __all__ = [
     "DEFAULT_DENSITY_PER_HA",
@@ -389,10 +388,6 @@ _OPTIONAL = {"childcare": "amenity=kindergarten|childcare", "health": "amenity=h
              "parcels": "landuse=brownfield|greenfield|construction"}
 
 
-def _toml_str(value: str) -> str:
-    return json.dumps(str(value), ensure_ascii=False)
-
-
 def write_project(layers: dict[str, gpd.GeoDataFrame], out_dir: str | Path, roads: str | Path, name: str | None = None,
                   source: str = "OpenStreetMap") -> Path:
     """Write the layers as GeoJSON (WGS84) and a ``siting.toml`` naming them; return the config path.
@@ -409,9 +404,9 @@ def write_project(layers: dict[str, gpd.GeoDataFrame], out_dir: str | Path, road
         "# of compounds.geojson); check them and the facility lists before using the results.",
         "",
         "[project]",
-        f"name = {_toml_str(name)}",
-        f"district = {_toml_str(name)}",
-        f"data_date = {_toml_str(dt.date.today().isoformat())}",
+        f"name = {toml_string(name)}",
+        f"district = {toml_string(name)}",
+        f"data_date = {toml_string(dt.date.today().isoformat())}",
         "",
     ]
     for layer, gdf in layers.items():
@@ -421,13 +416,13 @@ def write_project(layers: dict[str, gpd.GeoDataFrame], out_dir: str | Path, road
             continue
         path = out / f"{layer}.geojson"
         write_text(path, gdf.to_crs(WGS84).to_json(drop_id=True, ensure_ascii=False, na="null"))
-        lines += [f"[layers.{layer}]", f"path = {_toml_str(path.name)}", ""]
+        lines += [f"[layers.{layer}]", f"path = {toml_string(path.name)}", ""]
     roads = Path(roads)
     try:
         rel = roads.resolve().relative_to(out.resolve()).as_posix()
     except ValueError:
         rel = roads.resolve().as_posix()
-    lines += ["[layers.roads]", f"path = {_toml_str(rel)}", ""]
+    lines += ["[layers.roads]", f"path = {toml_string(rel)}", ""]
     config = out / "siting.toml"
     write_text(config, "\n".join(lines))
     return config

@@ -6,11 +6,12 @@ An interrupted run therefore leaves the previous output intact, never a half-wri
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text", "write_bytes"]
+__all__ = ["atomic_path", "toml_string", "write_text", "write_bytes"]
 
 
 @contextlib.contextmanager
@@ -48,3 +49,8 @@ def write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> Path:
 
 def write_text(path: str | Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
+
+
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string, quotes included (JSON's escapes are TOML's)."""
+    return json.dumps(str(value), ensure_ascii=False)

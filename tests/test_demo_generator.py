@@ -332,3 +332,15 @@ def test_command_line_generates_another_district(tmp_path, capsys):
     assert [t["名称"] for t in towns] == ["城东街道", "城西街道", "甲镇"]
     assert sum(t["常住人口"] for t in towns) == 90_000
     assert "五莲县" in (out / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_project_file_quotes_any_district_name(tmp_path):
+    import tomllib
+
+    import shapely
+
+    hostile = '测试"县\n[project]\nname = "注入'
+    demo.generate(tmp_path, seed=5, outline=shapely.box(118.5, 35.0, 118.8, 35.24), name=hostile, population=150_000,
+                  townships=3)
+    project = tomllib.loads((tmp_path / "siting.toml").read_text(encoding="utf-8"))["project"]
+    assert project["district"] == hostile and project["name"] == hostile + "（演示）"
