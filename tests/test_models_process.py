@@ -228,3 +228,49 @@ def test_a_child_that_dies_mid_solve_is_an_error_not_a_time_limit(monkeypatch):
     with pytest.raises(ModelError, match="exit code 11 before it finished") as err:
         _guard.solve_within(_small_problem(), 30.0, guard=True)
     assert "退出码 11" in err.value.message("zh")
+
+
+def test_a_solution_that_contradicts_highs_optimal_claim_is_not_reported_optimal(monkeypatch):
+    # HiGHS's status and objective are claims about the solution it returns; the objective is
+    # recomputed from that solution, so a solution worse than the proven bound is only "feasible"
+    from siting.models import _base
+
+    problem = _small_problem()
+    honest = _base.solve_problem(problem)
+    assert honest.status == "optimal" and honest.objective > 0
+    real = _base.new_highs
+
+    class WorseSolution:  # a real HiGHS whose returned plan opens nothing, while it reports the optimum
+        def __init__(self):
+            self._h = real()
+
+        def __getattr__(self, name):
+            return getattr(self._h, name)
+
+        def getSolution(self):
+            sol = self._h.getSolution()
+            sol.col_value = [0.0] * len(sol.col_value)
+            return sol
+
+    monkeypatch.setattr(_base, "new_highs", WorseSolution)
+    lied = _base.solve_problem(problem)
+    assert lied.highs_status == "Optimal"
+    assert lied.objective == 0.0 and lied.bound == pytest.approx(honest.objective)
+    assert lied.status == "feasible" and lied.gap == 1.0
+
+
+def test_a_guarded_solve_stopped_at_its_limit_reports_the_solutions_own_objective(monkeypatch):
+    from siting.models import _base, _guard
+
+    problem = _small_problem()
+    x = _base.solve_problem(problem).x
+    true = float(problem.c @ x)
+    # a child that reports the optimum with an inflated figure and a bound above it, then runs on
+    liar = ("import pickle, sys, time, numpy as np; pickle.load(sys.stdin.buffer); "
+            f"x = np.array({x.tolist()!r}); "
+            f"pickle.dump(('solution', ({true} * 2, x)), sys.stdout.buffer); "
+            f"pickle.dump(('bound', {true} * 2), sys.stdout.buffer); sys.stdout.flush(); time.sleep(60)")
+    monkeypatch.setattr(_guard, "_CHILD", liar)
+    out = _guard.solve_within(problem, 1.0, guard=True)
+    assert out.status == "time_limit" and out.highs_status == _guard.KILLED_STATUS
+    assert out.objective == true and out.bound == 2 * true and out.gap == pytest.approx(0.5)

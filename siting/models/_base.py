@@ -526,15 +526,17 @@ def solve_problem(problem: HighsProblem, time_limit: float | None = None, deadli
     seconds = time.perf_counter() - t0
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     x = np.asarray(h.getSolution().col_value) if has_solution else None
-    objective = float(info.objective_function_value) if has_solution else float("nan")
+    # The objective is the returned solution's, recomputed; HiGHS's own figure is only its bound
+    # for an LP. A solution that disagrees with what HiGHS proved then shows as a gap below.
+    objective = objective_of(problem, x) if has_solution else float("nan")
     if is_mip:
         bound = float(info.mip_dual_bound)
     else:
-        bound = objective
+        bound = float(info.objective_function_value) if has_solution else float("nan")
     S = highspy.HighsModelStatus
     name = h.modelStatusToString(ms)
     if ms == S.kOptimal and has_solution:
-        gap = _rel_gap(objective, bound) if is_mip else 0.0
+        gap = _rel_gap(objective, bound)
         # HiGHS says Optimal once the requested gap is reached; only a gap within the
         # proof tolerance is a proof, and a larger one than asked for is a contradiction.
         if gap <= PROOF_TOL:
@@ -558,6 +560,11 @@ def solve_problem(problem: HighsProblem, time_limit: float | None = None, deadli
         raise _err(f"HiGHS stopped without a usable answer (model status: {name}).",
                    f"HiGHS 求解失败，未给出可用结果（模型状态：{name}）。")
     return MipOutcome(status, x, objective, bound, gap, seconds, name)
+
+
+def objective_of(problem: HighsProblem, x: np.ndarray) -> float:
+    """``c @ x + offset``: the objective of ``x`` as the model states it, not as a solver reports it."""
+    return float(problem.c @ np.asarray(x, dtype=np.float64)) + problem.offset
 
 
 def _interrupt_at(h, deadline: float) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from siting.errors import SitingError
-from siting.models._base import HighsProblem, MipOutcome, _err, _rel_gap, solve_problem
+from siting.models._base import HighsProblem, MipOutcome, _err, _rel_gap, objective_of, solve_problem
 
 # A child is killed this long after the limit: time for HiGHS to stop by itself first.
 GRACE_SECONDS = 1.0
@@ -88,8 +88,10 @@ def solve_within(problem: HighsProblem, time_limit: float, guard: bool | None = 
                     pass
                 break
             heard = True
-            if kind == "solution" and (best is None or _better(value[0], best[0], problem.maximize)):
-                best = value
+            if kind == "solution":
+                value = (objective_of(problem, value[1]), value[1])  # the solution's own, not the callback's figure
+                if best is None or _better(value[0], best[0], problem.maximize):
+                    best = value
             elif kind == "bound":
                 bound = value
     except BrokenPipeError:
