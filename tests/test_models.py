@@ -498,6 +498,11 @@ def test_mclp_worse_selection_is_not_optimal(monkeypatch):
         return x
 
     _tampered(monkeypatch, coverage, worst)
+    # the greedy start is the optimum here: it stands in for HiGHS's worse plan, checked against the bound
+    res = MCLP.from_cost_matrix(COST, W, 2, 1).solve()
+    assert res.objective == 17 and res.status == "optimal" and res.selected.tolist() == [2]
+    # with a start no better, nothing checked can stand in: the claim is only "feasible"
+    monkeypatch.setattr(MCLP, "_heuristic_cols", lambda self, red: np.array([0]))
     res = MCLP.from_cost_matrix(COST, W, 2, 1).solve()
     assert res.objective == 7 and res.status == "feasible" and res.gap == pytest.approx(10 / 17)
 

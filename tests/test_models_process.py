@@ -71,10 +71,19 @@ def test_outcome_without_a_solution_is_reported_not_crashed(monkeypatch, name, t
     # p-center's set covers mostly settle by greedy or LP bound: have its checks stop the same way
     monkeypatch.setattr(center, "set_cover", lambda *a, **k: (None, coverage._CoverOutcome(
         "no_solution", float("inf"), float("nan"), "highs-mip", "Time limit reached")))
-    res = MODELS[name]().solve(time_limit=time_limit)
+    # The MCLP's LP relaxation proves the tiny instance's start optimal without a MIP: take one it does not.
+    model = _uniform_mclp(300, 60, 4_000.0, 800.0, 5, seed=3) if name == "mclp" else MODELS[name]()
+    res = model.solve(time_limit=time_limit)
     assert res.status == "time_limit" and not res.optimal and res.gap > 0
-    if np.isnan(res.objective):  # MCLP keeps its greedy + interchange start, checked, with the trivial bound
+    if np.isnan(res.objective):
         assert "no feasible" in res.reason
+    if name == "mclp":  # it keeps its greedy + interchange start, checked, with the LP bound when it had time for one
+        assert res.objective == model.weights[res.covered].sum() and len(res.new) == 5
+        coverable = model.weights.sum() - model.weights[res.uncoverable].sum()
+        if time_limit is None:
+            assert res.bound == pytest.approx(model.lp_bound()) and res.objective < res.bound < coverable
+        else:  # 5 s leaves no share for the LP next to the guard's grace: the trivial bound
+            assert res.bound == coverable
 
 
 def _uniform_mclp(n: int, m: int, side: float, radius: float, p: int, seed: int = 0) -> MCLP:

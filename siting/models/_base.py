@@ -368,6 +368,7 @@ class MipOutcome:
     gap: float
     seconds: float
     highs_status: str = ""  # HiGHS's own model status, e.g. "Optimal", "Time limit reached"
+    row_dual: np.ndarray | None = None  # an LP's row duals, as HiGHS reports them, when it has them
 
 
 # A relative difference this small between objective and bound counts as a proof: HiGHS
@@ -559,7 +560,10 @@ def solve_problem(problem: HighsProblem, time_limit: float | None = None, deadli
     else:
         raise _err(f"HiGHS stopped without a usable answer (model status: {name}).",
                    f"HiGHS 求解失败，未给出可用结果（模型状态：{name}）。")
-    return MipOutcome(status, x, objective, bound, gap, seconds, name)
+    row_dual = None
+    if not is_mip and info.dual_solution_status == 2 and lp.num_row_:
+        row_dual = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+    return MipOutcome(status, x, objective, bound, gap, seconds, name, row_dual)
 
 
 def objective_of(problem: HighsProblem, x: np.ndarray) -> float:
