@@ -324,8 +324,8 @@ class MCLP:
                 break  # the incumbent meets the LP bound: nothing to improve
             core = (lp_support if share is None else fixing.d >= -share * (fixing.bound - value)) | best
             limit = _stage_limit(time_limit, t0)
-            if limit == 0.0:
-                break
+            if limit == 0.0 or 2 * int(core.sum()) > len(best):
+                break  # no time, or a core as large as the MIP it should shorten
             sub = _solve_restricted(red, p, core, np.zeros_like(best), best, limit, 0.0, opts)
             if sub.plan is not None and sub.value > value:
                 best = np.zeros_like(best)
