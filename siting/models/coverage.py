@@ -389,24 +389,27 @@ def _solve_restricted(red: _Reduced, p: int, free: np.ndarray, opened: np.ndarra
     The groups the open sites cover leave the model (their weight is counted), and so do the
     groups no free site covers. ``start`` (bool per site) goes in as the MIP start where it fits.
     """
-    k = red.b.shape[1]
     opened_weight = _plan_value(red, opened)
     rest = ~((red.b @ opened.astype(np.float64)) > 0)
     cols = np.flatnonzero(free & ~opened)
-    # Without the fixed sites more groups have the same coverage, and more sites are dominated;
-    # the start's sites stay, so that it still fits.
-    b, weight, cols, _, _ = _groups(red.b, cols, rest, red.weight)
-    if len(cols):
-        keep = np.union1d(undominated_columns(b), np.flatnonzero(start[cols]))
-        cols, b = cols[keep], sp.csr_array(b[:, keep])
-        b.sort_indices()
+    if len(cols) == red.b.shape[1]:  # nothing fixed: ``red`` is merged and reduced already
+        b, weight = red.b, red.weight
+    else:
+        # Without the fixed sites more groups have the same coverage, and more sites are dominated;
+        # the start's sites stay, so that it still fits.
+        b, weight, cols, _, _ = _groups(red.b, cols, rest, red.weight)
+        if len(cols):
+            keep = np.union1d(undominated_columns(b), np.flatnonzero(start[cols]))
+            cols, b = cols[keep], sp.csr_array(b[:, keep])
+            b.sort_indices()
     p_left = p - int(opened.sum())
     g, m = b.shape
     if g == 0 or m == 0 or p_left <= 0 or p_left >= m:
         plan = opened.copy()
         if p_left > 0:
             plan[cols] = True
-        return _Restricted("optimal", plan, _plan_value(red, plan), _plan_value(red, plan), "")
+        value = _plan_value(red, plan)
+        return _Restricted("optimal", plan, value, value, "")
     x0 = np.zeros(m + g)
     x0[:m] = start[cols]
     if x0[:m].sum() > p_left:  # the start does not fit: give HiGHS none
